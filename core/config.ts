@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only place that reads the environment. Everything else receives a `Config`.
+ * Defaults describe the embedded stack that `npm start` brings up.
+ */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./.data'),
+  DATABASE_URL: z.string().optional(),
+  EMBEDDED_PG_PORT: z.coerce.number().int().default(54320),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('flowbot'),
+  TEMPORAL_UI_URL: z.string().optional(),
+  TEMPORAL_PORT: z.coerce.number().int().default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
+  TEMPORAL_CLI: z.string().default('temporal'),
+  JWT_SECRET: z.string().min(16).optional(),
+  SESSION_TTL_SEC: z.coerce.number().int().positive().default(7 * 24 * 3600),
+  COOKIE_SECURE: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true'),
+  ADMIN_USERNAME: z.string().min(3).default('admin'),
+  ADMIN_PASSWORD: z.string().min(8).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  AUTH_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+  AUTH_RATE_WINDOW_SEC: z.coerce.number().int().positive().default(15 * 60),
+  TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true'),
+  VERIFICATION_CODE_TTL_SEC: z.coerce.number().int().positive().default(10 * 60),
+  VERIFICATION_MAX_TRIES: z.coerce.number().int().positive().default(5),
+  GOOGLE_CLIENT_ID: z.string().optional(),
+  GOOGLE_JWKS_URL: z.string().url().default('https://www.googleapis.com/oauth2/v3/certs'),
+  GOOGLE_ISSUER: z.string().default('https://accounts.google.com'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  host: string;
+  publicUrl?: string;
+  dataDir: string;
+  databaseUrl?: string;
+  embeddedPgPort: number;
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl?: string;
+    port: number;
+    uiPort: number;
+    cli: string;
+  };
+  jwtSecret?: string;
+  sessionTtlSec: number;
+  cookieSecure: boolean;
+  admin: { username: string; password?: string };
+  logLevel: string;
+  bodyLimitBytes: number;
+  authRateLimit: { max: number; windowSec: number };
+  trustProxy: boolean;
+  verification: { ttlSec: number; maxTries: number };
+  google: { clientId?: string; jwksUrl: string; issuer: string };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${issues}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cli: e.TEMPORAL_CLI,
+    },
+    jwtSecret: e.JWT_SECRET,
+    sessionTtlSec: e.SESSION_TTL_SEC,
+    cookieSecure: e.COOKIE_SECURE,
+    admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    authRateLimit: { max: e.AUTH_RATE_LIMIT, windowSec: e.AUTH_RATE_WINDOW_SEC },
+    trustProxy: e.TRUST_PROXY,
+    verification: { ttlSec: e.VERIFICATION_CODE_TTL_SEC, maxTries: e.VERIFICATION_MAX_TRIES },
+    google: { clientId: e.GOOGLE_CLIENT_ID, jwksUrl: e.GOOGLE_JWKS_URL, issuer: e.GOOGLE_ISSUER },
+  };
+}

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { logCodeSender } from '../activities/notify/code-sender';
+import { loadConfig, type Config } from '../core/config';
+import { openOrm } from '../core/db/orm';
+import { createLogger } from '../core/logger';
+
+/** Workflow code is bundled from source in development and tests, from the compiled file in production. */
+export const workflowsPath = (): string => {
+  const compiled = path.join(__dirname, '..', 'workflows', 'index.js');
+  return __filename.endsWith('.ts') ? path.join(__dirname, '..', 'workflows', 'index.ts') : compiled;
+};
+
+export async function createWorker(opts: {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  connection: NativeConnection;
+  activities?: Partial<ReturnType<typeof createActivities>>;
+}): Promise<Worker> {
+  const activities = { ...createActivities({ orm: opts.orm, codeSender: logCodeSender(opts.logger) }), ...opts.activities };
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.config.temporal.namespace,
+    taskQueue: opts.config.temporal.taskQueue,
+    workflowsPath: workflowsPath(),
+    activities,
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.databaseUrl || !config.temporal.address) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS are required to start the worker');
+  const logger = createLogger(config.logLevel, 'worker');
+  const orm = await openOrm(config.databaseUrl);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createWorker({ config, orm, logger, connection });
+  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker started');
+  await worker.run();
+  await connection.close();
+  await orm.close();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
