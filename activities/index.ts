@@ -1,15 +1,21 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { SecretBox } from '../core/crypto/secret-box';
+import type { WhatsAppClient } from './channels/whatsapp';
+import { journeyActivities } from './journey';
 import type { CodeSender } from './notify/code-sender';
 import { verificationActivities } from './notify/verification';
 
 export interface ActivityDeps {
   orm: MikroORM;
   codeSender: CodeSender;
+  box: SecretBox;
+  whatsapp: WhatsAppClient;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...verificationActivities({ orm: deps.orm, sender: deps.codeSender }),
+    ...journeyActivities(deps),
   };
 }
 

@@ -41,6 +41,16 @@ const envSchema = z.object({
   GOOGLE_CLIENT_ID: z.string().optional(),
   GOOGLE_JWKS_URL: z.string().url().default('https://www.googleapis.com/oauth2/v3/certs'),
   GOOGLE_ISSUER: z.string().default('https://accounts.google.com'),
+  /** One or more keys, comma-separated: the first encrypts stored secrets, any of them decrypts (rotation). */
+  ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter(Boolean))
+    .refine((keys) => keys.every((k) => k.length >= 16), 'each key must be at least 16 characters'),
+  WHATSAPP_GRAPH_URL: z.string().url().default('https://graph.facebook.com'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'a Graph API version such as v25.0').default('v25.0'),
+  META_APP_SECRET: z.string().min(1).optional(),
+  WHATSAPP_VERIFY_TOKEN: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -72,6 +82,13 @@ export interface Config {
   trustProxy: boolean;
   verification: { ttlSec: number; maxTries: number };
   google: { clientId?: string; jwksUrl: string; issuer: string };
+  /** Empty: a key generated once under DATA_DIR (see core/crypto/secret-box.ts). */
+  encryptionKeys: string[];
+  /**
+   * graphUrl and apiVersion address the Cloud API (or the simulator); appSecret signs Meta's webhooks;
+   * verifyToken is accepted by the webhook handshake besides each line's own.
+   */
+  whatsapp: { graphUrl: string; apiVersion: string; appSecret?: string; verifyToken?: string };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -108,5 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     verification: { ttlSec: e.VERIFICATION_CODE_TTL_SEC, maxTries: e.VERIFICATION_MAX_TRIES },
     google: { clientId: e.GOOGLE_CLIENT_ID, jwksUrl: e.GOOGLE_JWKS_URL, issuer: e.GOOGLE_ISSUER },
+    encryptionKeys: e.ENCRYPTION_KEY,
+    whatsapp: { graphUrl: e.WHATSAPP_GRAPH_URL, apiVersion: e.GRAPH_API_VERSION, appSecret: e.META_APP_SECRET, verifyToken: e.WHATSAPP_VERIFY_TOKEN },
   };
 }

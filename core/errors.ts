@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'unsupported_media'
   | 'rate_limited'
   | 'unavailable'
+  | 'upstream'
   | 'internal';
 
 const statusByKind: Record<ErrorKind, number> = {
@@ -24,6 +25,8 @@ const statusByKind: Record<ErrorKind, number> = {
   unsupported_media: 415,
   rate_limited: 429,
   unavailable: 503,
+  /** A provider (WhatsApp, …) refused or failed the request we relayed. */
+  upstream: 502,
   internal: 500,
 };
 

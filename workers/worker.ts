@@ -3,10 +3,15 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
+import { createWhatsAppClient } from '../activities/channels/whatsapp';
 import { logCodeSender } from '../activities/notify/code-sender';
+import { secretBoxFor } from '../core/crypto/secret-box';
 import { loadConfig, type Config } from '../core/config';
 import { openOrm } from '../core/db/orm';
 import { createLogger } from '../core/logger';
+import { connectTemporal } from '../core/temporal/connect';
+import { journeyInboxHandlers } from './handlers';
+import { runInboxDispatcher } from './inbox-dispatcher';
 
 /** Workflow code is bundled from source in development and tests, from the compiled file in production. */
 export const workflowsPath = (): string => {
@@ -21,7 +26,13 @@ export async function createWorker(opts: {
   connection: NativeConnection;
   activities?: Partial<ReturnType<typeof createActivities>>;
 }): Promise<Worker> {
-  const activities = { ...createActivities({ orm: opts.orm, codeSender: logCodeSender(opts.logger) }), ...opts.activities };
+  const base = createActivities({
+    orm: opts.orm,
+    codeSender: logCodeSender(opts.logger),
+    box: secretBoxFor(opts.config),
+    whatsapp: createWhatsAppClient({ graphUrl: opts.config.whatsapp.graphUrl, apiVersion: opts.config.whatsapp.apiVersion }),
+  });
+  const activities = { ...base, ...opts.activities };
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,
@@ -39,7 +50,22 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker({ config, orm, logger, connection });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker started');
-  await worker.run();
+  // Beside the Temporal worker: drains webhook_inbox, and keeps it (rows wait) while Temporal is down.
+  const temporal = await connectTemporal({ address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue });
+  const stopDispatcher = new AbortController();
+  const dispatcher = runInboxDispatcher({
+    orm,
+    logger: logger.child({ component: 'inbox-dispatcher' }),
+    handlers: journeyInboxHandlers({ temporal }),
+    signal: stopDispatcher.signal,
+  });
+  try {
+    await worker.run();
+  } finally {
+    stopDispatcher.abort();
+    await dispatcher;
+  }
+  await temporal.connection.close();
   await connection.close();
   await orm.close();
 }

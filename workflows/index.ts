@@ -1,2 +1,4 @@
 /** Every workflow the worker hosts. Workflow code imports nothing but @temporalio/workflow and types. */
 export { sendVerificationCode } from './verification/send-verification-code';
+export { journey } from './journey/journey';
+export { deliverMessage } from './delivery/deliver-message';

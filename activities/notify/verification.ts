@@ -1,14 +1,14 @@
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { hashVerificationCode } from '../../core/auth/verification-codes';
 import { VerificationCode } from '../../core/db/entities';
 import type { CodeSender } from './code-sender';
 
-export const hashVerificationCode = (id: string, code: string): string =>
-  createHash('sha256').update(`${id}:${code}`).digest('hex');
-
 /**
  * Generates the code here rather than in the API, so the plain code never enters Temporal's history or
- * the database. Idempotent: once a code has been sent, a retry does nothing.
+ * the database. Idempotent: once a code has been sent, a retry does nothing. A retry after a failed send
+ * makes a fresh code (the plain one is not kept anywhere) and replaces the stored hash, so only the code
+ * that was last handed to the provider works.
  */
 export function verificationActivities(deps: { orm: MikroORM; sender: CodeSender }) {
   return {

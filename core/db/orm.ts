@@ -2,8 +2,18 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entitySchemas } from './entities';
 import { Migration0001Foundation } from './migrations/0001-foundation';
+import { Migration0002WhatsAppLines } from './migrations/0002-whatsapp-lines';
+import { Migration0003WebhookInbox } from './migrations/0003-webhook-inbox';
+import { Migration0004Flows } from './migrations/0004-flows';
+import { Migration0005Conversations } from './migrations/0005-conversations';
 
-const migrationsList = [{ name: '0001-foundation', class: Migration0001Foundation }];
+const migrationsList = [
+  { name: '0001-foundation', class: Migration0001Foundation },
+  { name: '0002-whatsapp-lines', class: Migration0002WhatsAppLines },
+  { name: '0003-webhook-inbox', class: Migration0003WebhookInbox },
+  { name: '0004-flows', class: Migration0004Flows },
+  { name: '0005-conversations', class: Migration0005Conversations },
+];
 
 export type Orm = MikroORM;
 

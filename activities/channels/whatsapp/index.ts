@@ -1,0 +1,14 @@
+export { createWhatsAppClient, type SendMessageRequest, type SentMessage, type WhatsAppClient, type WhatsAppClientOptions } from './client';
+export { classifyGraphError, classifyNetworkError, classOfGraphCode } from './errors';
+export { verifyMetaSignature } from './signature';
+export {
+  parseWhatsAppWebhook,
+  type WhatsAppContact,
+  type WhatsAppDeliveryStatus,
+  type WhatsAppErrorEvent,
+  type WhatsAppMessageEvent,
+  type WhatsAppOtherEvent,
+  type WhatsAppStatusEvent,
+  type WhatsAppWebhookEvent,
+} from './webhook';
+export { toCloudApiMessage, toCloudApiRead } from './wire';

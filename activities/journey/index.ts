@@ -1,0 +1,17 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { SecretBox } from '../../core/crypto/secret-box';
+import type { JourneyActivities } from '../../core/journey/activities';
+import type { WhatsAppClient } from '../channels/whatsapp';
+import { callHttp } from './call-http';
+import { flowActivities } from './flows';
+import { recordJourneyActivity } from './record-journey';
+import { sendMessageActivity } from './send-message';
+
+export function journeyActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient }): JourneyActivities {
+  return {
+    ...flowActivities(deps),
+    sendMessage: sendMessageActivity(deps),
+    recordJourney: recordJourneyActivity(deps),
+    callHttp,
+  };
+}

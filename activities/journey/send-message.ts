@@ -1,0 +1,106 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApplicationFailure } from '@temporalio/common';
+import { ChannelSendError, toActivityFailure } from '../../core/channels/errors';
+import type { OutboundMessage as ChannelMessage } from '../../core/channels/outbound';
+import { decryptedAccessToken, markLineNeedsReauth } from '../../core/channels/lines';
+import { upsertConversation, windowOpen } from '../../core/conversations/store';
+import type { SecretBox } from '../../core/crypto/secret-box';
+import { WhatsAppLine } from '../../core/db/entities';
+import { newId } from '../../core/ids';
+import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
+import type { WhatsAppClient } from '../channels/whatsapp';
+
+/** Our intent-level message → the channel's message shape. */
+export function toChannelMessage(m: OutboundMessage): ChannelMessage {
+  switch (m.type) {
+    case 'text':
+      return { type: 'text', body: m.text, previewUrl: m.previewUrl };
+    case 'media':
+      return { type: m.mediaType, link: m.url, caption: m.caption || undefined, filename: m.mediaType === 'document' ? m.filename : undefined };
+    case 'template':
+      if (!m.name) throw ApplicationFailure.nonRetryable('A template send needs a template name (template groups arrive with the templates feature)', 'invalid_message');
+      return { type: 'template', name: m.name, language: m.language, params: m.params.length ? m.params : undefined };
+    case 'buttons':
+      return { type: 'buttons', body: m.text, buttons: m.buttons };
+    case 'list':
+      return { type: 'list', body: m.text, buttonText: m.buttonLabel, sections: [{ rows: m.rows }] };
+  }
+}
+
+export const previewOf = (m: OutboundMessage): string =>
+  m.type === 'text' || m.type === 'buttons' || m.type === 'list' ? m.text : m.type === 'media' ? (m.caption ?? `[${m.mediaType}]`) : `[template ${m.name ?? m.templateGroupId}]`;
+
+interface MessageRow {
+  id: string;
+  status: string;
+  provider_message_id: string | null;
+  error_code: number | null;
+  error_title: string | null;
+}
+
+/**
+ * Sends one message, at most once per idempotency key: the row is written first, and a retry that finds
+ * the row already accepted by the provider returns it instead of sending again.
+ */
+export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient }) {
+  return async function sendMessage(input: OutboundSend): Promise<{ messageId: string; providerMessageId: string | null }> {
+    const em = deps.orm.em.fork();
+    const conn = em.getConnection();
+    const line = await em.findOne(WhatsAppLine, { id: input.key.lineId, tenantId: input.key.tenantId });
+    if (!line) throw ApplicationFailure.nonRetryable(`line ${input.key.lineId} does not exist`, 'line_missing');
+    const conversation = await upsertConversation(em, input.key);
+    const payload = toChannelMessage(input.message);
+    const text = previewOf(input.message);
+    await conn.execute(
+      `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by)
+       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?) on conflict (idempotency_key) do nothing`,
+      [newId(), input.key.tenantId, conversation.id, payload.type, text, JSON.stringify(payload), input.idempotencyKey, input.nodeId ?? null, input.sentBy ?? (input.nodeId ? 'bot' : 'agent')],
+    );
+    const [row] = await conn.execute<MessageRow[]>(
+      `select id, status, provider_message_id, error_code, error_title from messages where idempotency_key = ?`,
+      [input.idempotencyKey],
+    );
+    if (row.provider_message_id) return { messageId: row.id, providerMessageId: row.provider_message_id };
+    if (row.status === 'failed') throw ApplicationFailure.nonRetryable(`${row.error_title} (code ${row.error_code})`, 'send_failed');
+
+    if (payload.type !== 'template' && !windowOpen(conversation.lastCustomerMessageAt)) {
+      await markFailed(conn, row.id, 131047, 'The 24-hour window is closed: send an approved template instead');
+      throw ApplicationFailure.nonRetryable('The 24-hour customer-service window is closed: only an approved template can be sent', 'window_closed');
+    }
+    if (line.status !== 'active') {
+      await markFailed(conn, row.id, 0, `The line is ${line.status}`);
+      throw ApplicationFailure.nonRetryable(`line ${line.displayPhoneNumber} is ${line.status}`, 'line_unavailable');
+    }
+
+    await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [row.id]);
+    try {
+      const sent = await deps.whatsapp.sendMessage({
+        phoneNumberId: line.phoneNumberId,
+        accessToken: decryptedAccessToken(line, deps.box),
+        to: input.key.contact,
+        message: payload,
+        idempotencyKey: row.id,
+      });
+      // A status webhook may have arrived first and moved the row on; only a queued row becomes 'sent'.
+      await conn.execute(
+        `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end,
+           sent_at = coalesce(sent_at, now()), updated_at = now() where id = ?`,
+        [sent.wamid, row.id],
+      );
+      await conn.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [text.slice(0, 500), conversation.id]);
+      return { messageId: row.id, providerMessageId: sent.wamid };
+    } catch (err) {
+      if (!(err instanceof ChannelSendError)) throw err;
+      // Retryable errors keep the provider's hint (e.g. 130429: wait a second) as the next retry delay.
+      if (!err.retryable) {
+        await markFailed(conn, row.id, err.code ?? 0, err.message);
+        if (err.errorClass === 'credentials' || err.errorClass === 'account') await markLineNeedsReauth(em, line.id);
+      }
+      throw toActivityFailure(err);
+    }
+  };
+}
+
+async function markFailed(conn: ReturnType<MikroORM['em']['getConnection']>, id: string, code: number, title: string): Promise<void> {
+  await conn.execute(`update messages set status = 'failed', error_code = ?, error_title = ?, failed_at = now(), updated_at = now() where id = ?`, [code, title.slice(0, 500), id]);
+}

@@ -1,0 +1,184 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { Flow } from '../../core/db/entities';
+import { AppError, notFound } from '../../core/errors';
+import type { NodeOf } from '../../core/flow/catalogue';
+import { findFlowForTenant } from '../../core/flows/repository';
+import { newId } from '../../core/ids';
+import { signalJourney } from '../../core/journey/signal';
+import type { FlowTrigger, JourneyKey } from '../../core/journey/types';
+import { passesLegacyAuth } from '../../core/triggers/legacy-auth';
+import { contactOf, lineForTrigger, toVariables, triggerableFlow } from '../../core/triggers/prepare';
+import type { ApiDeps } from '../deps';
+import { resolvePrincipal } from '../middleware/auth';
+import { rateLimit } from '../middleware/rate-limit';
+import { route } from '../route';
+
+const phone = z.string().trim().min(7, 'must be a phone number in international format').max(20);
+const busyPolicy = z.enum(['supersede', 'skip', 'queue']);
+
+const outboundBody = z.object({
+  phone,
+  flowId: z.string().uuid({ message: 'must be the flow id (a UUID)' }),
+  templateGroupId: z.string().min(1).optional(),
+  templateName: z.string().min(1).max(512).optional(),
+  templateId: z.string().min(1).optional(),
+  /** Accept at once and send through the outbound queue. */
+  queue: z.boolean().optional(),
+  /** What to do when the contact is already in a flow; the default replaces the running flow. */
+  ifBusy: busyPolicy.optional(),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+
+const outboundResponse = z.object({
+  success: z.literal(true),
+  message: z.string(),
+  flowId: z.string(),
+  journeyId: z.string(),
+  queued: z.boolean(),
+});
+
+const leadResponse = z.object({ success: z.literal(true), message: z.string(), variables: z.array(z.string()), journeyId: z.string() });
+
+/** Starts (or hands to the running journey) a flow for one contact; Temporal down is a 503, nothing half-done. */
+async function startJourney(deps: ApiDeps, key: JourneyKey, trigger: FlowTrigger): Promise<string> {
+  try {
+    return (await signalJourney(deps.temporal, key, { name: 'trigger', arg: trigger })).workflowId;
+  } catch (err) {
+    throw new AppError('unavailable', `The journey engine is unavailable; the trigger was not accepted, retry later (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+export function triggerRoutes(deps: ApiDeps) {
+  const perTenant = rateLimit({
+    orm: deps.orm,
+    name: 'outbound',
+    max: 30,
+    windowSec: 60,
+    keyOf: (ctx) => ctx.state.principal?.tenantId ?? ctx.ip,
+    message: 'Too many outbound triggers: at most 30 per minute',
+  });
+
+  return [
+    route({
+      method: 'post',
+      path: '/api/webhook/outbound',
+      tag: 'Triggers',
+      summary: 'Trigger an outbound flow for a phone number',
+      description:
+        'Primary endpoint for external systems. `data` becomes flow variables ({{customerName}}); `data.templateParams` alone also fills ' +
+        '`code`/`otpCode`; `data.phoneNumberId` picks the line; `data.sourceRef` and `data.campaignId` are recorded and searchable. ' +
+        'With `templateName`, the approved template is sent first and the reply continues in the same journey. Rate limit: 30 requests / min.',
+      auth: 'user',
+      before: [perTenant],
+      body: outboundBody,
+      responses: {
+        200: { description: 'Accepted: the journey has the trigger', schema: outboundResponse },
+        400: { description: 'The flow is not active, has no Outbound Trigger node, or no line is configured' },
+        404: { description: 'No such flow (or line) in your account' },
+        503: { description: 'The journey engine is unavailable' },
+      },
+      async handler(ctx, { body, principal }) {
+        const em: EntityManager = ctx.state.em;
+        const flow = await findFlowForTenant(em, principal!.tenantId, body.flowId);
+        const published = await triggerableFlow(em, flow, ['trigger_outbound'], 'Outbound Trigger');
+        const data = body.data;
+        const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+        const line = await lineForTrigger(em, flow, str(data.phoneNumberId));
+        const variables = toVariables(data);
+        const templateParams = Array.isArray(data.templateParams) ? data.templateParams.map(String) : [];
+        if (templateParams.length) {
+          variables.code ??= templateParams[0];
+          variables.otpCode ??= templateParams[0];
+        }
+        if (body.templateGroupId || (body.templateId && !body.templateName)) {
+          throw new AppError('invalid', 'templateGroupId and templateId need the templates feature, which is not available yet: send templateName instead');
+        }
+        const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId: line.id, contact: contactOf(body.phone) };
+        const trigger: FlowTrigger = {
+          triggerId: ctx.get('idempotency-key') || newId(),
+          flowId: flow.id,
+          version: published.version,
+          startNodeType: 'trigger_outbound',
+          variables,
+          policy: body.ifBusy ?? 'supersede',
+          template: body.templateName
+            ? { name: body.templateName, language: str(data.templateLanguage) ?? 'en', params: templateParams }
+            : undefined,
+          sourceRef: str(data.sourceRef),
+          campaignId: str(data.campaignId),
+        };
+        const journeyId = await startJourney(deps, key, trigger);
+        return { success: true, message: `Outbound flow triggered for ${body.phone}`, flowId: flow.id, journeyId, queued: body.queue === true };
+      },
+    }),
+    ...(['lead', 'generic'] as const).flatMap((kind) => {
+      const path = kind === 'lead' ? '/api/webhook/flow/:flowId/lead' : '/api/webhook/flow/:flowId';
+      const methods = kind === 'lead' ? (['post'] as const) : (['get', 'post'] as const);
+      return methods.map((method) =>
+        route({
+          method,
+          path,
+          tag: 'Triggers',
+          summary: kind === 'lead' ? 'Send a lead to a flow' : 'Generic flow API trigger',
+          description:
+            'Fields are mapped to flow variables by the trigger node\'s field mapping; unmapped fields keep their names. ' +
+            'Preferred auth: API JWT (Bearer). Legacy per-flow modes, configured on the trigger node: API key, Basic, Bearer, ' +
+            'HMAC (`X-Signature-256`: hex HMAC-SHA256 of the raw body) and None.',
+          auth: 'public',
+          params: z.object({ flowId: z.string().uuid({ message: 'must be the flow id (a UUID)' }) }),
+          body: method === 'post' ? z.record(z.string(), z.unknown()) : undefined,
+          query: method === 'get' ? z.record(z.string(), z.string()) : undefined,
+          responses: {
+            200: { description: 'The lead started the flow', schema: leadResponse },
+            401: { description: 'Missing or wrong credentials for this flow' },
+            404: { description: 'No such flow' },
+          },
+          async handler(ctx, { params, body, query }) {
+            const fields = (method === 'post' ? body : query) as Record<string, unknown>;
+            return leadTrigger(ctx, deps, kind, params.flowId, fields);
+          },
+        }),
+      );
+    }),
+  ];
+}
+
+async function leadTrigger(ctx: Context, deps: ApiDeps, kind: 'lead' | 'generic', flowId: string, fields: Record<string, unknown>) {
+  const em: EntityManager = ctx.state.em;
+  const flow = await em.findOne(Flow, { id: flowId });
+  if (!flow) throw notFound('Flow');
+  const nodeTypes = kind === 'lead' ? (['trigger_api_lead'] as const) : (['trigger_api', 'trigger_api_lead'] as const);
+  // A valid API JWT is enough (for its own tenant's flows only); otherwise the trigger node's legacy mode decides.
+  const principal = ctx.state.jwt ? await resolvePrincipal(ctx, em) : undefined;
+  if (principal && principal.tenantId !== flow.tenantId) throw notFound('Flow');
+  const published = await triggerableFlow(em, flow, nodeTypes, kind === 'lead' ? 'API Lead Trigger' : 'API Trigger');
+  const node = published.graph.nodes.find((n) => (nodeTypes as readonly string[]).includes(n.type)) as NodeOf<'trigger_api_lead' | 'trigger_api'>;
+  if (!principal) {
+    const ok = passesLegacyAuth(node.data.auth, { header: (name) => ctx.get(name), rawBody: ctx.state.rawBody ?? Buffer.alloc(0) });
+    if (!ok) {
+      throw new AppError(
+        'unauthenticated',
+        node.data.auth.mode === 'jwt' ? 'This flow needs an API Bearer token (POST /api/auth/api-token)' : `Missing or wrong ${node.data.auth.mode} credentials for this flow`,
+      );
+    }
+  }
+  const rawPhone = fields[node.data.phoneField];
+  if (typeof rawPhone !== 'string' && typeof rawPhone !== 'number') throw new AppError('invalid', `${node.data.phoneField}: is required (the contact's phone number)`);
+  const variables: Record<string, string> = {};
+  for (const [field, value] of Object.entries(toVariables(fields))) variables[node.data.fieldMapping[field] ?? field] = value;
+  const line = await lineForTrigger(em, flow);
+  const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId: line.id, contact: contactOf(String(rawPhone)) };
+  const journeyId = await startJourney(deps, key, {
+    triggerId: ctx.get('idempotency-key') || newId(),
+    flowId: flow.id,
+    version: published.version,
+    startNodeType: node.type,
+    variables,
+    policy: 'supersede',
+    sourceRef: variables.sourceRef,
+    campaignId: variables.campaignId,
+  });
+  return { success: true, message: 'Lead received and flow started', variables: Object.keys(variables), journeyId };
+}

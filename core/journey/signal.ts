@@ -1,0 +1,32 @@
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import type { TemporalHandle } from '../temporal/connect';
+import { searchAttributes as sa } from '../temporal/search-attributes';
+import { journeyWorkflowId } from '../temporal/workflow-ids';
+import type { AgentAction, FlowTrigger, InboundMessage, JourneyKey } from './types';
+
+export type JourneySignal = { name: 'inbound'; arg: InboundMessage } | { name: 'trigger'; arg: FlowTrigger } | { name: 'agent'; arg: AgentAction };
+
+/**
+ * Signal-with-start on the contact's journey: resumes the running journey or starts a new one, atomically.
+ * Temporal's workflow-id uniqueness is the lock, so concurrent webhooks neither race nor duplicate.
+ */
+export async function signalJourney(temporal: TemporalHandle, key: JourneyKey, signal: JourneySignal): Promise<{ workflowId: string; runId: string }> {
+  const workflowId = journeyWorkflowId(key);
+  const handle = await temporal.client.workflow.signalWithStart('journey', {
+    workflowId,
+    taskQueue: temporal.taskQueue,
+    args: [key],
+    signal: signal.name,
+    signalArgs: [signal.arg],
+    // A journey that ended (idle for a day) may start again for the same contact.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: [
+      { key: sa.TenantId, value: key.tenantId },
+      { key: sa.Channel, value: key.channel },
+      { key: sa.LineId, value: key.lineId },
+      { key: sa.Contact, value: key.contact },
+      { key: sa.JourneyStatus, value: 'idle' },
+    ],
+  });
+  return { workflowId, runId: handle.signaledRunId };
+}

@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { graphError, httpStatusOf } from './graph-errors';
+import { envelope, inboundWebhook, statusWebhook, type InboundRequest } from './payloads';
+import { newWamid, type RecordedMessage, type SimulatorConfig, type SimulatorState } from './state';
+import { validateSend } from './validate-send';
+import type { WebhookPoster } from './webhook-poster';
+
+export interface SimRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON, or undefined when the body was empty or not JSON. */
+  body: unknown;
+}
+
+export interface SimResponse {
+  status: number;
+  body: unknown;
+}
+
+const graphMessagesPath = /^\/(v\d+\.\d+)\/([^/]+)\/messages\/?$/;
+
+export function createRouter(state: SimulatorState, poster: WebhookPoster) {
+  /** Status chains still running, so tests can wait for quiet with GET /_sim/settled. */
+  const pending = new Set<Promise<unknown>>();
+  let generation = 0;
+
+  function track(work: Promise<unknown>): void {
+    const p = work.catch(() => undefined).finally(() => pending.delete(p));
+    pending.add(p);
+  }
+
+  /** sent → delivered → read (or the recipient's own course, ending in failed), one after the other. */
+  async function progress(message: RecordedMessage): Promise<void> {
+    const started = generation;
+    const behaviour = state.recipient(message.to, message.waId);
+    const statuses = behaviour.autoStatuses ?? (behaviour.failWith ? [] : state.config.autoStatuses);
+    const course = [...statuses, ...(behaviour.failWith ? (['failed'] as const) : [])];
+    for (const status of course) {
+      await sleep(state.config.statusDelayMs);
+      if (generation !== started) return;
+      await poster.post(`status:${status}`, statusWebhook(state, message, status, behaviour.failWith), message.wamid);
+    }
+  }
+
+  function bearer(req: SimRequest): string | undefined {
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    return match?.[1] ?? req.query.get('access_token') ?? undefined;
+  }
+
+  function graphMessages(req: SimRequest, apiVersion: string, phoneNumberId: string): SimResponse {
+    const token = bearer(req);
+    if (!token || !state.config.accessTokens.includes(token)) return graphError(190);
+    const checked = validateSend(req.body);
+    if (!checked.ok) return graphError(100, checked.details);
+    const body = req.body as Record<string, unknown>;
+    const receivedAt = new Date().toISOString();
+    if (checked.request.kind === 'read') {
+      state.reads.push({ phoneNumberId, messageId: checked.request.messageId, body, receivedAt });
+      return { status: 200, body: { success: true } };
+    }
+    const { to, waId, type } = checked.request;
+    if (!state.takeThroughput(phoneNumberId)) return graphError(130429);
+    const failure = state.takeFailure(phoneNumberId, to, waId);
+    if (failure) {
+      if (failure.rawBody !== undefined) return { status: failure.httpStatus ?? 500, body: failure.rawBody };
+      const code = failure.code ?? 1;
+      return graphError(code, failure.message, failure.httpStatus ?? httpStatusOf(code));
+    }
+    const message: RecordedMessage = { wamid: newWamid(waId), phoneNumberId, apiVersion, to, waId, type, body, receivedAt };
+    state.messages.push(message);
+    // Statuses follow the answer (progress waits statusDelayMs first); as with Meta, they may still overtake
+    // the caller's processing of it.
+    track(progress(message));
+    return {
+      status: 200,
+      body: {
+        messaging_product: 'whatsapp',
+        contacts: [{ input: to, wa_id: waId }],
+        messages: [{ id: message.wamid, ...(type === 'template' ? { message_status: 'accepted' } : {}) }],
+      },
+    };
+  }
+
+  async function control(req: SimRequest, route: string): Promise<SimResponse | undefined> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    switch (route) {
+      case 'GET /_sim/health':
+        return { status: 200, body: { ok: true } };
+      case 'GET /_sim/messages': {
+        const to = req.query.get('to');
+        const line = req.query.get('phoneNumberId');
+        const digits = to?.replace(/\D/g, '');
+        const found = state.messages.filter((m) => (!to || m.to === to || m.waId === digits) && (!line || m.phoneNumberId === line));
+        return { status: 200, body: found };
+      }
+      case 'DELETE /_sim/messages':
+        state.messages = [];
+        state.reads = [];
+        return { status: 204, body: undefined };
+      case 'GET /_sim/reads':
+        return { status: 200, body: state.reads };
+      case 'GET /_sim/webhooks': {
+        const messageId = req.query.get('messageId');
+        const kind = req.query.get('kind');
+        return { status: 200, body: state.webhooks.filter((w) => (!messageId || w.messageId === messageId) && (!kind || w.kind.startsWith(kind))) };
+      }
+      case 'DELETE /_sim/webhooks':
+        state.webhooks = [];
+        return { status: 204, body: undefined };
+      case 'GET /_sim/config':
+        return { status: 200, body: state.config };
+      case 'POST /_sim/config':
+        return { status: 200, body: state.configure(body as Partial<SimulatorConfig>) };
+      case 'POST /_sim/reset':
+        generation++;
+        state.reset();
+        return { status: 204, body: undefined };
+      case 'GET /_sim/settled':
+        while (pending.size) await Promise.all([...pending]);
+        return { status: 200, body: { settled: true } };
+      case 'POST /_sim/inbound': {
+        const inbound = body as unknown as InboundRequest;
+        if (typeof inbound.from !== 'string' || typeof inbound.phoneNumberId !== 'string') {
+          return { status: 400, body: { error: 'from and phoneNumberId are required' } };
+        }
+        const wamid = newWamid(inbound.from.replace(/\D/g, ''));
+        let payload: Record<string, unknown>;
+        try {
+          payload = inboundWebhook(state, inbound, wamid);
+        } catch (err) {
+          return { status: 400, body: { error: (err as Error).message } };
+        }
+        const webhook = await poster.post('inbound', payload, wamid);
+        return { status: 200, body: { wamid, webhook } };
+      }
+      case 'POST /_sim/events': {
+        if (typeof body.field !== 'string') return { status: 400, body: { error: 'field is required' } };
+        const webhook = await poster.post(`event:${body.field}`, envelope(state.config.wabaId, body.field, body.value ?? {}));
+        return { status: 200, body: { webhook } };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  return async function route(req: SimRequest): Promise<SimResponse> {
+    const path = req.path.replace(/\/+$/, '') || '/';
+    if (path.startsWith('/_sim/')) {
+      return (await control(req, `${req.method} ${path}`)) ?? { status: 404, body: { error: `no simulator route ${req.method} ${path}` } };
+    }
+    const graph = graphMessagesPath.exec(req.path);
+    if (graph && req.method === 'POST') return graphMessages(req, graph[1], decodeURIComponent(graph[2]));
+    return graphError(2500, `Unknown path components: ${req.path}`);
+  };
+}

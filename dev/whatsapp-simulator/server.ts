@@ -1,0 +1,85 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRouter, type SimRequest } from './routes';
+import { defaultConfig, SimulatorState } from './state';
+import { WebhookPoster } from './webhook-poster';
+
+export interface SimulatorOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Where webhooks go; can be set later with POST /_sim/config {webhookUrl}. */
+  webhookUrl?: string;
+  /** Signs webhooks (X-Hub-Signature-256), like Meta's app secret. */
+  appSecret: string;
+  /** The bearer token the Graph endpoints accept. */
+  accessToken: string;
+  wabaId?: string;
+}
+
+export interface RunningSimulator {
+  /** Base URL: use it as WHATSAPP_GRAPH_URL; the control API is under {url}/_sim/. */
+  url: string;
+  port: number;
+  state: SimulatorState;
+  close(): Promise<void>;
+}
+
+const maxBodyBytes = 5 * 1024 * 1024;
+
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A local stand-in for the WhatsApp Cloud API (graph.facebook.com) plus a control API for tests. */
+export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
+  const state = new SimulatorState(() => defaultConfig(opts));
+  const route = createRouter(state, new WebhookPoster(state, opts.appSecret));
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://simulator');
+      const simReq: SimRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: await readBody(req) };
+      const { status, body } = await route(simReq);
+      if (body === undefined) {
+        res.writeHead(status).end();
+      } else if (typeof body === 'string') {
+        res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+      } else {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      }
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }));
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    state,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}

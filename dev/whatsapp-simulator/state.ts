@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read';
+
+/** A failure to answer instead of accepting the next send (optionally only the next one to `to` / from a line). */
+export interface InjectedFailure {
+  /** Graph error code; its usual HTTP status and title are used unless given. */
+  code?: number;
+  httpStatus?: number;
+  message?: string;
+  /** Answer this text instead of a Graph error body (a proxy's HTML page, say). */
+  rawBody?: string;
+  to?: string;
+  phoneNumberId?: string;
+}
+
+export interface RecipientBehaviour {
+  /** The statuses this recipient's messages go through; default: the global autoStatuses. */
+  autoStatuses?: DeliveryStatus[];
+  /** After those statuses, a `failed` status with this Graph error code (e.g. 131026 undeliverable). */
+  failWith?: number;
+}
+
+export interface SimulatorConfig {
+  webhookUrl?: string;
+  /** Bearer tokens the Graph endpoints accept. */
+  accessTokens: string[];
+  /** Sends per second accepted from one phone number; beyond it, error 130429. Null: unlimited. */
+  rateLimitPerSecond: number | null;
+  failNext: InjectedFailure[];
+  /** Pause before each automatic status webhook. */
+  statusDelayMs: number;
+  autoStatuses: DeliveryStatus[];
+  /** Keyed by the recipient's number as sent (`to`) or its digits (wa_id). */
+  recipients: Record<string, RecipientBehaviour>;
+  /** Post every webhook twice, as Meta does when it is unsure it was received. */
+  duplicateWebhooks: boolean;
+  /** Further attempts after a webhook answered other than 200, with doubling delay. */
+  webhookRetries: number;
+  webhookRetryDelayMs: number;
+  /** The WhatsApp Business Account id put in webhook entries. */
+  wabaId: string;
+  /** Display numbers per phone number id; default derived from the id. */
+  displayPhoneNumbers: Record<string, string>;
+}
+
+export interface RecordedMessage {
+  wamid: string;
+  phoneNumberId: string;
+  apiVersion: string;
+  /** As the sender wrote it (Meta's `contacts[].input`). */
+  to: string;
+  waId: string;
+  type: string;
+  /** The request body exactly as received (parsed JSON). */
+  body: Record<string, unknown>;
+  receivedAt: string;
+}
+
+export interface RecordedRead {
+  phoneNumberId: string;
+  messageId: string;
+  body: Record<string, unknown>;
+  receivedAt: string;
+}
+
+export interface WebhookAttempt {
+  at: string;
+  status?: number;
+  error?: string;
+}
+
+export interface RecordedWebhook {
+  seq: number;
+  /** What it carried: `inbound`, `status:<status>`, or `event:<field>`. */
+  kind: string;
+  /** The wamid of the message it is about, if any. */
+  messageId?: string;
+  duplicate: boolean;
+  body: unknown;
+  signature: string;
+  attempts: WebhookAttempt[];
+  delivered: boolean;
+}
+
+export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; wabaId?: string }): SimulatorConfig => ({
+  webhookUrl: opts.webhookUrl,
+  accessTokens: [opts.accessToken],
+  rateLimitPerSecond: null,
+  failNext: [],
+  statusDelayMs: 20,
+  autoStatuses: ['sent', 'delivered', 'read'],
+  recipients: {},
+  duplicateWebhooks: false,
+  webhookRetries: 3,
+  webhookRetryDelayMs: 100,
+  wabaId: opts.wabaId ?? '100000000000001',
+  displayPhoneNumbers: {},
+});
+
+export class SimulatorState {
+  config: SimulatorConfig;
+  messages: RecordedMessage[] = [];
+  reads: RecordedRead[] = [];
+  webhooks: RecordedWebhook[] = [];
+  private readonly sendTimes = new Map<string, number[]>();
+  private webhookSeq = 0;
+
+  constructor(private readonly initial: () => SimulatorConfig) {
+    this.config = initial();
+  }
+
+  /** Fields given replace the current ones; the rest stay. */
+  configure(patch: Partial<SimulatorConfig>): SimulatorConfig {
+    this.config = { ...this.config, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    return this.config;
+  }
+
+  /** Everything back to how the simulator started. */
+  reset(): void {
+    this.config = this.initial();
+    this.messages = [];
+    this.reads = [];
+    this.webhooks = [];
+    this.sendTimes.clear();
+  }
+
+  /** Counts a send against the line's per-second budget; false when it is over. */
+  takeThroughput(phoneNumberId: string, now = Date.now()): boolean {
+    const limit = this.config.rateLimitPerSecond;
+    if (limit === null) return true;
+    const recent = (this.sendTimes.get(phoneNumberId) ?? []).filter((t) => now - t < 1000);
+    if (recent.length >= limit) {
+      this.sendTimes.set(phoneNumberId, recent);
+      return false;
+    }
+    recent.push(now);
+    this.sendTimes.set(phoneNumberId, recent);
+    return true;
+  }
+
+  /** The first injected failure that applies to this send, removed from the queue. */
+  takeFailure(phoneNumberId: string, to: string, waId: string): InjectedFailure | undefined {
+    const i = this.config.failNext.findIndex(
+      (f) => (!f.phoneNumberId || f.phoneNumberId === phoneNumberId) && (!f.to || f.to === to || f.to.replace(/\D/g, '') === waId),
+    );
+    if (i < 0) return undefined;
+    const [failure] = this.config.failNext.splice(i, 1);
+    return failure;
+  }
+
+  recipient(to: string, waId: string): RecipientBehaviour {
+    return this.config.recipients[to] ?? this.config.recipients[waId] ?? this.config.recipients[`+${waId}`] ?? {};
+  }
+
+  displayPhoneNumber(phoneNumberId: string): string {
+    return this.config.displayPhoneNumbers[phoneNumberId] ?? `1555${phoneNumberId.replace(/\D/g, '').slice(-7).padStart(7, '0')}`;
+  }
+
+  /** The last message this line sent to a recipient, optionally of one type (to fill a reply's context). */
+  lastSentTo(phoneNumberId: string, waId: string, type?: string): RecordedMessage | undefined {
+    return this.messages.findLast((m) => m.phoneNumberId === phoneNumberId && m.waId === waId && (!type || m.type === type));
+  }
+
+  nextWebhookSeq(): number {
+    return ++this.webhookSeq;
+  }
+}
+
+let counter = 0;
+
+/** Message ids shaped like Meta's: `wamid.` and base64 of an opaque value. */
+export function newWamid(waId: string): string {
+  const opaque = Buffer.concat([Buffer.from(`${waId}:${(++counter).toString(36)}:`), randomBytes(12)]);
+  return `wamid.${opaque.toString('base64')}`;
+}

@@ -1,0 +1,12 @@
+import type { TemporalHandle } from '../../core/temporal/connect';
+import { InboxHandlerRegistry } from '../inbox-dispatcher';
+import { whatsappInboundHandler } from './whatsapp-inbound';
+import { whatsappStatusHandler } from './whatsapp-status';
+
+/** What the webhook inbox dispatcher does with each kind of event. */
+export function journeyInboxHandlers(deps: { temporal: TemporalHandle }): InboxHandlerRegistry {
+  const registry = new InboxHandlerRegistry();
+  registry.register('message', whatsappInboundHandler(deps));
+  registry.register('status', whatsappStatusHandler());
+  return registry;
+}

@@ -1,0 +1,76 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import { replyIdOf, type InboundContent } from '../../core/channels/inbound';
+import { findLineByPhoneNumberId } from '../../core/channels/lines';
+import { upsertConversation } from '../../core/conversations/store';
+import { newId } from '../../core/ids';
+import type { InboxRow } from '../../core/inbox/webhook-inbox';
+import { signalJourney } from '../../core/journey/signal';
+import type { InboundMessage, JourneyKey } from '../../core/journey/types';
+import type { TemporalHandle } from '../../core/temporal/connect';
+import type { WhatsAppMessageEvent } from '../../activities/channels/whatsapp';
+
+export function toInboundMessage(event: WhatsAppMessageEvent): InboundMessage {
+  const c = event.content;
+  const choiceId = replyIdOf(c);
+  return {
+    messageId: event.messageId,
+    kind: choiceId ? 'choice' : c.type === 'text' ? 'text' : isMedia(c) ? 'media' : 'other',
+    text: textOf(c),
+    choiceId,
+    customerName: event.contact.name,
+    receivedAt: new Date(event.timestamp * 1000).toISOString(),
+  };
+}
+
+const isMedia = (c: InboundContent) => ['image', 'video', 'document', 'audio', 'sticker'].includes(c.type);
+
+function textOf(c: InboundContent): string | undefined {
+  switch (c.type) {
+    case 'text':
+      return c.text;
+    case 'button_reply':
+    case 'list_reply':
+      return c.title;
+    case 'quick_reply':
+      return c.text;
+    case 'image':
+    case 'video':
+    case 'document':
+      return c.caption;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A customer's message: recorded on its conversation (once, by provider id) and handed to the contact's
+ * journey with signal-with-start. Safe to run twice for one row: the insert and the journey both
+ * deduplicate by message id.
+ */
+export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
+  return async (row: InboxRow, ctx: { em: EntityManager; logger: Logger }): Promise<void> => {
+    const event = row.payload as WhatsAppMessageEvent;
+    const line = row.phoneNumberId ? await findLineByPhoneNumberId(ctx.em, row.phoneNumberId) : null;
+    if (!row.tenantId || !line) {
+      ctx.logger.warn({ phoneNumberId: row.phoneNumberId, messageId: event.messageId }, 'inbound message for an unknown line: kept, not routed');
+      return;
+    }
+    const key: JourneyKey = { tenantId: line.tenantId, channel: 'whatsapp', lineId: line.id, contact: event.contact.waId ?? String(event.raw.from) };
+    const message = toInboundMessage(event);
+    const conversation = await upsertConversation(ctx.em, key, { customerName: event.contact.name ?? null });
+    const conn = ctx.em.getConnection();
+    await conn.execute(
+      `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, provider_message_id, created_at)
+       values (?, ?, ?, 'in', ?, ?, ?, 'received', ?, ?) on conflict (provider_message_id) do nothing`,
+      [newId(), key.tenantId, conversation.id, event.content.type, message.text ?? null, JSON.stringify(event.content), event.messageId, message.receivedAt],
+    );
+    await conn.execute(
+      `update conversations set last_customer_message_at = greatest(coalesce(last_customer_message_at, ?), ?),
+         last_message = ?, last_message_at = greatest(coalesce(last_message_at, ?), ?),
+         status = case when status = 'closed' then 'bot' else status end, updated_at = now() where id = ?`,
+      [message.receivedAt, message.receivedAt, (message.text ?? `[${event.content.type}]`).slice(0, 500), message.receivedAt, message.receivedAt, conversation.id],
+    );
+    await signalJourney(deps.temporal, key, { name: 'inbound', arg: message });
+  };
+}
