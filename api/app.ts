@@ -1,10 +1,11 @@
 import Router from '@koa/router';
-import Koa, { type Middleware } from 'koa';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import Koa, { type Context, type Middleware } from 'koa';
 import compose from 'koa-compose';
 import { AppError } from '../core/errors';
 import type { ApiDeps } from './deps';
 import { apiRequestLog } from './middleware/api-log';
-import { resolvePrincipal, verifyJwt } from './middleware/auth';
+import { resolvePrincipal, verifyJwt, type Principal } from './middleware/auth';
 import { jsonBody } from './middleware/body';
 import { errorHandler } from './middleware/errors';
 import { requestContext } from './middleware/request-context';
@@ -38,12 +39,20 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   return { app, routes, openApi };
 }
 
+/** A JWT when there is a valid one; otherwise the route's fallback credential, if it has one. */
+async function authenticate(ctx: Context, em: EntityManager, spec: AnyRouteSpec): Promise<Principal | undefined> {
+  if (!spec.fallbackAuth || ctx.state.jwt) return resolvePrincipal(ctx, em);
+  const fallback = await spec.fallbackAuth(ctx);
+  if (fallback) ctx.state.principal = fallback;
+  return fallback ?? resolvePrincipal(ctx, em);
+}
+
 function mount(router: Router, spec: AnyRouteSpec, deps: ApiDeps): void {
   const before: Middleware = spec.before?.length ? (compose(spec.before as Middleware[]) as Middleware) : (_ctx, next) => next();
   router[spec.method](spec.path, async (ctx) => {
     const em = deps.orm.em.fork();
     ctx.state.em = em;
-    const principal = spec.auth === 'public' ? undefined : await resolvePrincipal(ctx, em);
+    const principal = spec.auth === 'public' ? undefined : await authenticate(ctx, em, spec);
     if (spec.auth !== 'public') {
       if (!principal) throw new AppError('unauthenticated', 'Authentication required: log in or send an API Bearer token');
       if (spec.auth === 'session' && principal.kind !== 'session') {

@@ -31,6 +31,11 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   query?: Q;
   params?: P;
   responses: Record<number, RouteResponse>;
+  /**
+   * For routes that also accept an older, per-resource credential: tried when the request carries no valid
+   * JWT. Returns the principal it stands for, or undefined to refuse.
+   */
+  fallbackAuth?: (ctx: Context) => Promise<Principal | undefined>;
   /** Extra middleware run after authentication and before validation (rate limits). */
   before?: Middleware[];
   handler: (

@@ -9,7 +9,8 @@ export interface Principal {
   userId: string;
   tenantId: string;
   role: Role;
-  kind: 'session' | 'api';
+  /** `flow_token`: a flow's legacy outbound token, good for triggering that flow only. */
+  kind: 'session' | 'api' | 'flow_token';
   user: User;
 }
 

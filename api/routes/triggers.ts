@@ -1,17 +1,18 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { Flow } from '../../core/db/entities';
+import { Flow, User } from '../../core/db/entities';
 import { AppError, notFound } from '../../core/errors';
 import type { NodeOf } from '../../core/flow/catalogue';
-import { findFlowForTenant } from '../../core/flows/repository';
+import { findFlowForTenant, latestPublishedVersion } from '../../core/flows/repository';
 import { newId } from '../../core/ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { FlowTrigger, JourneyKey } from '../../core/journey/types';
 import { passesLegacyAuth } from '../../core/triggers/legacy-auth';
 import { contactOf, lineForTrigger, toVariables, triggerableFlow } from '../../core/triggers/prepare';
 import type { ApiDeps } from '../deps';
-import { resolvePrincipal } from '../middleware/auth';
+import { resolvePrincipal, type Principal } from '../middleware/auth';
 import { rateLimit } from '../middleware/rate-limit';
 import { route } from '../route';
 
@@ -69,8 +70,10 @@ export function triggerRoutes(deps: ApiDeps) {
       description:
         'Primary endpoint for external systems. `data` becomes flow variables ({{customerName}}); `data.templateParams` alone also fills ' +
         '`code`/`otpCode`; `data.phoneNumberId` picks the line; `data.sourceRef` and `data.campaignId` are recorded and searchable. ' +
-        'With `templateName`, the approved template is sent first and the reply continues in the same journey. Rate limit: 30 requests / min.',
+        'With `templateName`, the approved template is sent first and the reply continues in the same journey. Rate limit: 30 requests / min. ' +
+        'Auth: the API JWT, or (legacy) the flow\'s outbound token set on its Outbound Trigger node, as `Authorization: Bearer <token>`.',
       auth: 'user',
+      fallbackAuth: (ctx) => outboundTokenPrincipal(ctx),
       before: [perTenant],
       body: outboundBody,
       responses: {
@@ -144,6 +147,31 @@ export function triggerRoutes(deps: ApiDeps) {
     }),
   ];
 }
+
+/**
+ * The legacy outbound token of the seed: `Authorization: Bearer <token>` where the token is the one set on
+ * the flow's Outbound Trigger node. It stands for the flow's creator, and opens this one flow only.
+ */
+async function outboundTokenPrincipal(ctx: Context): Promise<Principal | undefined> {
+  const token = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+  const flowId = (ctx.request.body as { flowId?: unknown } | undefined)?.flowId;
+  if (!token || typeof flowId !== 'string' || !/^[0-9a-f-]{36}$/i.test(flowId)) return undefined;
+  const em: EntityManager = ctx.state.em;
+  const flow = await em.findOne(Flow, { id: flowId });
+  const published = flow && (await latestPublishedVersion(em, flow.tenantId, flow.id));
+  const node = published?.graph.nodes.find((n) => n.type === 'trigger_outbound') as NodeOf<'trigger_outbound'> | undefined;
+  const expected = node?.data.legacyToken;
+  if (!flow || !expected || !sameSecret(token, expected)) return undefined;
+  const user = (flow.createdBy && (await em.findOne(User, { id: flow.createdBy, disabled: false }))) || (await em.findOne(User, { tenantId: flow.tenantId, role: 'owner', disabled: false }));
+  if (!user) return undefined;
+  return { userId: user.id, tenantId: flow.tenantId, role: user.role, kind: 'flow_token', user };
+}
+
+const sameSecret = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
 
 async function leadTrigger(ctx: Context, deps: ApiDeps, kind: 'lead' | 'generic', flowId: string, fields: Record<string, unknown>) {
   const em: EntityManager = ctx.state.em;

@@ -212,3 +212,75 @@ describe('finding a journey in Temporal', () => {
     expect(found).toEqual([journeyWorkflowId({ tenantId: js.owner.user.tenantId, channel: 'whatsapp', lineId: js.line.id, contact: phone })]);
   });
 });
+
+describe('a contact who is already in a flow', () => {
+  const waitingFlow = (text: string) => ({
+    nodes: [
+      { id: 'start', type: 'trigger_outbound', data: {} },
+      { id: 'say', type: 'send_text', data: { text } },
+      { id: 'hold', type: 'wait', data: { mode: 'reply', timeoutSeconds: 3600 } },
+      { id: 'bye', type: 'send_text', data: { text: `${text}: done` } },
+    ],
+    edges: [
+      { source: 'start', target: 'say' },
+      { source: 'say', target: 'hold' },
+      { source: 'hold', target: 'bye' },
+    ],
+  });
+
+  async function busyContact(): Promise<{ phone: string; first: string; second: string }> {
+    const first = await publishedFlow(waitingFlow('first flow'));
+    const second = await publishedFlow(waitingFlow('second flow'));
+    const phone = newPhone();
+    await customerSays(phone, 'hello');
+    await eventually(async () => {
+      const rows = await js.stack.orm.em.getConnection().execute(`select 1 from conversations where contact = ? and last_customer_message_at is not null`, [phone]);
+      return rows.length ? true : undefined;
+    }, 'the window to open');
+    await outbound({ phone, flowId: first });
+    await sentCount(phone, 1);
+    return { phone, first, second };
+  }
+
+  it('is moved to the new flow by default, and the old run is recorded as superseded', async () => {
+    const { phone, first, second } = await busyContact();
+    await outbound({ phone, flowId: second });
+    expect((await sentCount(phone, 2))[1]).toBe('second flow');
+    const state = await stateOf(phone);
+    expect(state.flowId).toBe(second);
+    expect(state.history.at(-1)).toMatchObject({ flowId: first, outcome: 'superseded' });
+  });
+
+  it('is left alone when the trigger asks to skip busy contacts', async () => {
+    const { phone, first } = await busyContact();
+    expect((await outbound({ phone, flowId: first, ifBusy: 'skip' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await textsTo(phone)).toEqual(['first flow']);
+    expect((await stateOf(phone)).flowId).toBe(first);
+  });
+
+  it('starts the queued flow when the running one ends', async () => {
+    const { phone, second } = await busyContact();
+    expect((await outbound({ phone, flowId: second, ifBusy: 'queue' })).status).toBe(200);
+    await eventually(async () => ((await stateOf(phone)).queued === 1 ? true : undefined), 'the trigger to be queued');
+    expect(await textsTo(phone)).toEqual(['first flow']);
+    await customerSays(phone, 'ok');
+    expect(await sentCount(phone, 3)).toEqual(['first flow', 'first flow: done', 'second flow']);
+  });
+});
+
+describe('the legacy outbound token', () => {
+  it("opens the outbound trigger of the flow whose Outbound Trigger node holds it, and no other flow", async () => {
+    const legacy = JSON.parse(JSON.stringify(qualifier));
+    legacy.nodes[0].data = { legacyToken: 'flow-outbound-token-0123456789' };
+    const flowId = await publishedFlow(legacy);
+    const other = await publishedFlow(qualifier);
+    const phone = newPhone();
+    const send = (body: object, bearer: string) => js.stack.http().post('/api/webhook/outbound').set('Authorization', `Bearer ${bearer}`).send(body);
+    const ok = await send({ phone, flowId, templateName: 'hello_utility', data: { customerName: 'Lev' } }, 'flow-outbound-token-0123456789');
+    expect(ok.status).toBe(200);
+    expect(await sentCount(phone, 1)).toEqual(['[template:hello_utility]']);
+    expect((await send({ phone: newPhone(), flowId, templateName: 'x' }, 'flow-outbound-token-wrong-wrong')).status).toBe(401);
+    expect((await send({ phone: newPhone(), flowId: other, templateName: 'x' }, 'flow-outbound-token-0123456789')).status).toBe(401);
+  });
+});

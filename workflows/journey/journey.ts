@@ -44,7 +44,7 @@ const REMEMBERED_IDS = 200;
 
 type JourneyEvent =
   | { type: 'inbound'; message: InboundMessage }
-  | { type: 'trigger'; trigger: FlowTrigger }
+  | { type: 'trigger'; trigger: FlowTrigger; dequeued?: boolean }
   | { type: 'agent'; action: AgentAction }
   | { type: 'cancel'; reason: string };
 
@@ -135,7 +135,7 @@ export async function journey(input: JourneyInput): Promise<void> {
     s.memory = {};
     await record();
     const queued = s.queue.shift();
-    if (queued) s.events.unshift({ type: 'trigger', trigger: queued });
+    if (queued) s.events.unshift({ type: 'trigger', trigger: queued, dequeued: true });
   }
 
   async function go(handle: string): Promise<void> {
@@ -255,8 +255,8 @@ export async function journey(input: JourneyInput): Promise<void> {
     }
   }
 
-  async function onTrigger(trigger: FlowTrigger): Promise<void> {
-    if (!remember(`t:${trigger.triggerId}`)) return;
+  async function onTrigger(trigger: FlowTrigger, dequeued = false): Promise<void> {
+    if (!dequeued && !remember(`t:${trigger.triggerId}`)) return;
     if (s.flow || s.paused) {
       if (trigger.policy === 'skip') return;
       if (trigger.policy === 'queue' || s.paused) return void s.queue.push(trigger);
@@ -297,7 +297,7 @@ export async function journey(input: JourneyInput): Promise<void> {
     }
     const event = s.events.shift()!;
     if (event.type === 'inbound') await onInbound(event.message);
-    else if (event.type === 'trigger') await onTrigger(event.trigger);
+    else if (event.type === 'trigger') await onTrigger(event.trigger, event.dequeued);
     else if (event.type === 'agent') await onAgent(event.action);
     else {
       s.paused = false;

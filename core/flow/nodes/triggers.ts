@@ -9,7 +9,15 @@ export const triggerInbound = nodeSchema(
   }),
 );
 
-export const triggerOutbound = nodeSchema('trigger_outbound', z.object({}).default({}));
+export const triggerOutbound = nodeSchema(
+  'trigger_outbound',
+  z
+    .object({
+      /** The legacy per-flow outbound token (`Authorization: Bearer <token>`); the API JWT is preferred. */
+      legacyToken: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
+    })
+    .default({}),
+);
 
 /** Per-flow legacy authentication of the API triggers; `jwt` (the API token) is always accepted as well. */
 export const triggerAuth = z.discriminatedUnion('mode', [
