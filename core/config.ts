@@ -51,6 +51,8 @@ const envSchema = z.object({
   GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'a Graph API version such as v25.0').default('v25.0'),
   META_APP_SECRET: z.string().min(1).optional(),
   WHATSAPP_VERIFY_TOKEN: z.string().min(1).optional(),
+  WHATSAPP_SIMULATOR: z.enum(['true', 'false']).optional(),
+  WHATSAPP_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3901),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -89,6 +91,11 @@ export interface Config {
    * verifyToken is accepted by the webhook handshake besides each line's own.
    */
   whatsapp: { graphUrl: string; apiVersion: string; appSecret?: string; verifyToken?: string };
+  /**
+   * `npm start` runs the local WhatsApp Cloud API simulator and points the stack at it: by default when no
+   * real Graph URL is configured outside production, so a first run can try a journey without Meta.
+   */
+  whatsappSimulator: { enabled: boolean; port: number };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -127,5 +134,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     google: { clientId: e.GOOGLE_CLIENT_ID, jwksUrl: e.GOOGLE_JWKS_URL, issuer: e.GOOGLE_ISSUER },
     encryptionKeys: e.ENCRYPTION_KEY,
     whatsapp: { graphUrl: e.WHATSAPP_GRAPH_URL, apiVersion: e.GRAPH_API_VERSION, appSecret: e.META_APP_SECRET, verifyToken: e.WHATSAPP_VERIFY_TOKEN },
+    whatsappSimulator: {
+      enabled: e.WHATSAPP_SIMULATOR ? e.WHATSAPP_SIMULATOR === 'true' : !env.WHATSAPP_GRAPH_URL && e.NODE_ENV !== 'production',
+      port: e.WHATSAPP_SIMULATOR_PORT,
+    },
   };
 }

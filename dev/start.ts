@@ -90,6 +90,7 @@ interface RunningStack {
   /** Whether anything writes logs under DATA_DIR (the embedded PostgreSQL or dev server). */
   hasLogs: boolean;
   adminLines: string[];
+  simulator?: RunningSimulator;
 }
 
 async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
@@ -104,6 +105,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     await assertPortFree(config.temporal.uiPort, '127.0.0.1', 'Temporal Web UI', 'TEMPORAL_UI_PORT');
   }
   await assertPortFree(config.port, config.host, 'API', 'PORT');
+  if (config.whatsappSimulator.enabled) await assertPortFree(config.whatsappSimulator.port, '127.0.0.1', 'WhatsApp simulator', 'WHATSAPP_SIMULATOR_PORT');
 
   let databaseUrl: string;
   let databaseDisplay: string;
@@ -159,6 +161,10 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
   const admin = await prepareDatabase(databaseUrl, config.admin);
   signal.throwIfAborted();
 
+  const localHost = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
+  const apiBase = `http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${config.port}`;
+  const simulator = config.whatsappSimulator.enabled ? await startSimulator(config, apiBase, logsDir, stack) : undefined;
+
   say('Starting the API and the worker ...');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -166,14 +172,14 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
     JWT_SECRET: loadOrCreateJwtSecret(config.dataDir, config.jwtSecret),
+    ...(simulator ? { WHATSAPP_GRAPH_URL: simulator.url, META_APP_SECRET: simulator.appSecret } : {}),
   };
   const api = spawnManaged('API', process.execPath, [path.join(distDir, 'api', 'server.js')], { env });
   stack.add(api, LAYER.app);
   const worker = spawnManaged('Worker', process.execPath, [path.join(distDir, 'workers', 'worker.js')], { env });
   stack.add(worker, LAYER.app);
 
-  const localHost = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
-  const healthUrl = `http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${config.port}/api/health`;
+  const healthUrl = `${apiBase}/api/health`;
   await waitUntil('The API', async () => (await fetch(healthUrl, { signal: AbortSignal.timeout(2000) })).status === 200, {
     timeoutMs: 60_000,
     signal,
@@ -189,7 +195,43 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     databaseKind,
     hasLogs: !config.databaseUrl || !config.temporal.address,
     adminLines: adminNotice(admin),
+    simulator,
   };
+}
+
+interface RunningSimulator {
+  url: string;
+  appSecret: string;
+  accessToken: string;
+}
+
+/**
+ * The WhatsApp Cloud API simulator, so a journey can be tried without Meta: add a line with any phone
+ * number id and the printed access token, then make a customer write with POST {url}/_sim/inbound.
+ */
+async function startSimulator(config: Config, apiBase: string, logsDir: string, stack: Stack): Promise<RunningSimulator> {
+  const appSecret = config.whatsapp.appSecret ?? 'flowbot-simulator-app-secret';
+  const accessToken = 'flowbot-simulator-token';
+  say(`Starting the WhatsApp simulator (port ${config.whatsappSimulator.port}) ...`);
+  const sim = spawnManaged('WhatsApp simulator', process.execPath, [path.join(distDir, 'dev', 'whatsapp-simulator', 'main.js')], {
+    env: {
+      ...process.env,
+      SIM_PORT: String(config.whatsappSimulator.port),
+      SIM_HOST: '127.0.0.1',
+      SIM_WEBHOOK_URL: `${apiBase}/api/webhook/whatsapp`,
+      SIM_APP_SECRET: appSecret,
+      SIM_ACCESS_TOKEN: accessToken,
+    },
+    logFile: path.join(logsDir, 'whatsapp-simulator.log'),
+  });
+  stack.add(sim, LAYER.app);
+  const url = `http://127.0.0.1:${config.whatsappSimulator.port}`;
+  await waitUntil('The WhatsApp simulator', async () => (await fetch(`${url}/_sim/settled`, { signal: AbortSignal.timeout(2000) })).ok, {
+    timeoutMs: 20_000,
+    signal: stack.signal,
+    process: sim,
+  });
+  return { url, appSecret, accessToken };
 }
 
 function printSummary(config: Config, up: RunningStack): void {
@@ -203,6 +245,15 @@ function printSummary(config: Config, up: RunningStack): void {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = ['', 'FlowBot is running.', '', ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)];
+  if (up.simulator) {
+    lines.push(
+      '',
+      `  WhatsApp simulator  ${up.simulator.url} (WHATSAPP_SIMULATOR=false to turn it off)`,
+      `    add a line in Settings → WhatsApp with any phone number id and access token ${up.simulator.accessToken};`,
+      `    a customer writes with: curl -X POST ${up.simulator.url}/_sim/inbound -H 'Content-Type: application/json' \\`,
+      `      -d '{"from":"972501234567","phoneNumberId":"YOUR_PHONE_NUMBER_ID","text":"hi"}'`,
+    );
+  }
   if (up.adminLines.length) lines.push('', ...up.adminLines.map((l) => `  ${l}`));
   lines.push('', 'Press Ctrl-C to stop.', '');
   console.log(lines.join('\n'));

@@ -113,9 +113,10 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
       EMBEDDED_PG_PORT: String(await freePort()),
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
+      WHATSAPP_SIMULATOR_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
     };
-    for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL']) delete env[name];
+    for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL', 'WHATSAPP_GRAPH_URL', 'WHATSAPP_SIMULATOR', 'META_APP_SECRET']) delete env[name];
   }, 60_000);
 
   afterAll(async () => {
@@ -138,6 +139,18 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
     const health = await fetch(`${apiUrl}/api/health`);
     expect(health.status).toBe(200);
     expect((await login(adminPassword)).status).toBe(200);
+
+    // The WhatsApp simulator runs beside it, signing its webhooks with the secret the API checks.
+    const simUrl = `http://127.0.0.1:${env.WHATSAPP_SIMULATOR_PORT}`;
+    expect(first.output).toContain(`WhatsApp simulator  ${simUrl}`);
+    const inbound = await fetch(`${simUrl}/_sim/inbound`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: '972501234567', phoneNumberId: '1234567', text: 'hi' }),
+    });
+    expect(inbound.status).toBe(200);
+    const delivered = (await inbound.json()) as { webhook: { delivered: boolean } };
+    expect(delivered.webhook.delivered).toBe(true);
   }, 60_000);
 
   it('stops everything on Ctrl-C and exits 0', async () => {
