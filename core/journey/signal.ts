@@ -10,12 +10,18 @@ export type JourneySignal = { name: 'inbound'; arg: InboundMessage } | { name: '
  * Signal-with-start on the contact's journey: resumes the running journey or starts a new one, atomically.
  * Temporal's workflow-id uniqueness is the lock, so concurrent webhooks neither race nor duplicate.
  */
-export async function signalJourney(temporal: TemporalHandle, key: JourneyKey, signal: JourneySignal): Promise<{ workflowId: string; runId: string }> {
+export async function signalJourney(
+  temporal: TemporalHandle,
+  key: JourneyKey,
+  signal: JourneySignal,
+  /** Only used when this starts the journey. */
+  tuning: { maxHistoryEvents?: number } = {},
+): Promise<{ workflowId: string; runId: string }> {
   const workflowId = journeyWorkflowId(key);
   const handle = await temporal.client.workflow.signalWithStart('journey', {
     workflowId,
     taskQueue: temporal.taskQueue,
-    args: [key],
+    args: [{ ...key, ...tuning }],
     signal: signal.name,
     signalArgs: [signal.arg],
     // A journey that ended (idle for a day) may start again for the same contact.

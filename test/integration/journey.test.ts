@@ -3,6 +3,7 @@ import { openJourneyStack, eventually, type JourneyStack } from '../support/jour
 import { apiCredentialsFor, uniqueIp } from '../support/accounts';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
 import type { JourneyState } from '../../core/journey/types';
+import { signalJourney } from '../../core/journey/signal';
 
 let js: JourneyStack;
 let token: string;
@@ -282,5 +283,48 @@ describe('the legacy outbound token', () => {
     expect(await sentCount(phone, 1)).toEqual(['[template:hello_utility]']);
     expect((await send({ phone: newPhone(), flowId, templateName: 'x' }, 'flow-outbound-token-wrong-wrong')).status).toBe(401);
     expect((await send({ phone: newPhone(), flowId: other, templateName: 'x' }, 'flow-outbound-token-0123456789')).status).toBe(401);
+  });
+});
+
+describe('a long conversation', () => {
+  it('continues as new before its history grows large, keeping its place, variables and sends', async () => {
+    const loop = {
+      nodes: [
+        { id: 'start', type: 'trigger_outbound', data: {} },
+        { id: 'ask', type: 'question', data: { text: 'Say something ({{count}})', variable: 'said' } },
+        { id: 'more', type: 'set_variable', data: { variable: 'count', value: '{{count}}+' } },
+      ],
+      edges: [
+        { source: 'start', target: 'ask' },
+        { source: 'ask', target: 'more' },
+        { source: 'more', target: 'ask' },
+      ],
+    };
+    const flowId = await publishedFlow(loop);
+    const phone = newPhone();
+    const key = { tenantId: js.owner.user.tenantId, channel: 'whatsapp' as const, lineId: js.line.id, contact: phone };
+    await signalJourney(
+      js.stack.temporal,
+      key,
+      { name: 'trigger', arg: { triggerId: `long-${phone}`, flowId, variables: { count: '' }, policy: 'supersede', startNodeType: 'trigger_outbound', template: { name: 'hello', language: 'en', params: [] } } },
+      { maxHistoryEvents: 60 },
+    );
+    await sentCount(phone, 1);
+    for (let i = 1; i <= 8; i++) {
+      await customerSays(phone, `message ${i}`);
+      await sentCount(phone, i + 1);
+    }
+    const texts = await textsTo(phone);
+    // The first message answers the opening template; the next seven answer the question.
+    expect(texts.at(-1)).toBe(`Say something (${'+'.repeat(7)})`);
+    expect(new Set(texts).size).toBe(texts.length);
+    const handle = js.stack.temporal.client.workflow.getHandle(journeyWorkflowId(key));
+    const runs = await eventually(async () => {
+      const statuses: string[] = [];
+      for await (const wf of js.stack.temporal.client.workflow.list({ query: `WorkflowId = '${journeyWorkflowId(key)}'` })) statuses.push(wf.status.name);
+      return statuses.includes('CONTINUED_AS_NEW') ? statuses : undefined;
+    }, 'a continued-as-new run to be listed');
+    expect(runs.filter((r) => r === 'RUNNING')).toHaveLength(1);
+    expect((await handle.query<JourneyState>('state')).variables).toMatchObject({ said: 'message 8', count: '+++++++' });
   });
 });

@@ -41,6 +41,7 @@ export const STEP_BUDGET = 200;
 /** A journey with no flow running ends after this long without news; the next message starts a new run. */
 const IDLE_MS = 24 * 3600 * 1000;
 const REMEMBERED_IDS = 200;
+const DEFAULT_MAX_HISTORY_EVENTS = 8000;
 
 type JourneyEvent =
   | { type: 'inbound'; message: InboundMessage }
@@ -72,6 +73,8 @@ export interface Carried {
 
 export interface JourneyInput extends JourneyKey {
   carried?: Carried;
+  /** Continue as new past this many history events (Temporal suggests it near 4,096 as well). */
+  maxHistoryEvents?: number;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function journey(input: JourneyInput): Promise<void> {
   const s: Carried = input.carried ?? { variables: {}, memory: {}, paused: false, queue: [], events: [], sendSeq: 0, seen: [], history: [] };
   const info = workflowInfo();
   const sendKeyPrefix = `${info.workflowId}/${info.firstExecutionRunId}`;
+  const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
 
   setHandler(inboundSignal, (message) => void s.events.push({ type: 'inbound', message }));
   setHandler(triggerSignal, (trigger) => void s.events.push({ type: 'trigger', trigger }));
@@ -284,8 +288,8 @@ export async function journey(input: JourneyInput): Promise<void> {
 
   for (;;) {
     await advance();
-    if (s.events.length === 0 && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 8000)) {
-      await continueAsNew<typeof journey>({ ...key, carried: s });
+    if (s.events.length === 0 && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents)) {
+      await continueAsNew<typeof journey>({ ...key, carried: s, maxHistoryEvents });
     }
     const until = s.waiting && 'until' in s.waiting ? s.waiting.until : !s.flow && !s.paused ? Date.now() + IDLE_MS : undefined;
     const arrived = until === undefined ? (await condition(() => s.events.length > 0), true) : await condition(() => s.events.length > 0, Math.max(1, until - Date.now()));
