@@ -1,6 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ZodError, z } from 'zod';
+import { findTenantLine } from '../../core/channels/lines';
 import { Flow, FlowVersion, flowStatuses } from '../../core/db/entities';
 import { AppError, notFound } from '../../core/errors';
 import { flowNode } from '../../core/flow/catalogue';
@@ -64,8 +65,11 @@ const createBody = z
   .object({ name, description: description.optional(), status: z.enum(flowStatuses).default('draft'), ...graphFields })
   .refine(oneGraph, oneGraphMessage);
 
+/** The WhatsApp line this flow sends from; null: the tenant's primary line. */
+const whatsappLineId = z.string().uuid({ message: 'must be the id of one of your WhatsApp lines' }).nullable();
+
 const updateBody = z
-  .object({ name, description, status: z.enum(flowStatuses), ...graphFields })
+  .object({ name, description, status: z.enum(flowStatuses), whatsappLineId, ...graphFields })
   .partial()
   .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'give at least one field to change' })
   .refine(oneGraph, oneGraphMessage);
@@ -240,6 +244,12 @@ export function flowRoutes(_deps: ApiDeps) {
         if (body.description !== undefined) flow.description = body.description;
         if (body.status !== undefined) flow.status = body.status;
         if (graph !== undefined) flow.draft = graph;
+        if (body.whatsappLineId !== undefined) {
+          if (body.whatsappLineId !== null && !(await findTenantLine(em, flow.tenantId, body.whatsappLineId))) {
+            throw new AppError('invalid', 'whatsappLineId: no such WhatsApp line in this account');
+          }
+          flow.whatsappLineId = body.whatsappLineId;
+        }
         await em.flush();
         return detail(flow);
       },

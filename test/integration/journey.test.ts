@@ -328,3 +328,35 @@ describe('a long conversation', () => {
     expect((await handle.query<JourneyState>('state')).variables).toMatchObject({ said: 'message 8', count: '+++++++' });
   });
 });
+
+describe('choosing the line', () => {
+  it("sends from the flow's own line when it has one, from data.phoneNumberId when the caller names one, else from the primary line", async () => {
+    const second = await js.owner.agent
+      .post('/api/settings/whatsapp')
+      .send({ phoneNumberId: `9${Date.now() % 1_000_000_000}`, wabaId: '2000001', displayPhoneNumber: '+15550009999', accessToken: js.sim.accessToken });
+    expect(second.status).toBe(201);
+    const flowId = await publishedFlow(qualifier);
+    const lineOf = async (phone: string) => (await js.sim.messages({ to: phone }))[0].phoneNumberId;
+
+    const viaPrimary = newPhone();
+    await outbound({ phone: viaPrimary, flowId, templateName: 'hello_utility' });
+    await sentCount(viaPrimary, 1);
+    expect(await lineOf(viaPrimary)).toBe(js.line.phoneNumberId);
+
+    const named = newPhone();
+    await outbound({ phone: named, flowId, templateName: 'hello_utility', data: { phoneNumberId: second.body.phoneNumberId } });
+    await sentCount(named, 1);
+    expect(await lineOf(named)).toBe(second.body.phoneNumberId);
+
+    expect((await js.owner.agent.put(`/api/flows/${flowId}`).send({ whatsappLineId: second.body.id })).body.whatsappLineId).toBe(second.body.id);
+    const own = newPhone();
+    await outbound({ phone: own, flowId, templateName: 'hello_utility' });
+    await sentCount(own, 1);
+    expect(await lineOf(own)).toBe(second.body.phoneNumberId);
+
+    const unknownLine = await js.owner.agent.put(`/api/flows/${flowId}`).send({ whatsappLineId: '00000000-0000-4000-8000-000000000000' });
+    expect(unknownLine.status).toBe(400);
+    expect(unknownLine.body.error).toMatch(/whatsappLineId/);
+    expect((await outbound({ phone: newPhone(), flowId, templateName: 'x', data: { phoneNumberId: '424242' } })).status).toBe(404);
+  });
+});
