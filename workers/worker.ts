@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
@@ -19,6 +19,17 @@ export const workflowsPath = (): string => {
   return __filename.endsWith('.ts') ? path.join(__dirname, '..', 'workflows', 'index.ts') : compiled;
 };
 
+const temporalLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
+
+/** The SDK logs through its process-wide Runtime; it follows LOG_LEVEL like the rest of the worker. */
+function installRuntimeLogger(level: string): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger(temporalLevels[level] ?? 'ERROR') });
+  } catch {
+    // Installed already in this process (another worker, or a test file before this one): keep it.
+  }
+}
+
 export async function createWorker(opts: {
   config: Config;
   orm: MikroORM;
@@ -33,6 +44,7 @@ export async function createWorker(opts: {
     whatsapp: createWhatsAppClient({ graphUrl: opts.config.whatsapp.graphUrl, apiVersion: opts.config.whatsapp.apiVersion }),
   });
   const activities = { ...base, ...opts.activities };
+  installRuntimeLogger(opts.config.logLevel);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,

