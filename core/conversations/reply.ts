@@ -6,7 +6,7 @@ import type { Conversation } from '../db/entities';
 import { AppError } from '../errors';
 import { newId } from '../ids';
 import type { OutboundMessage, OutboundSend } from '../journey/types';
-import { searchAttributes as sa } from '../temporal/search-attributes';
+import { contactSearchAttributes } from '../journey/signal';
 import { deliveryWorkflowId } from '../temporal/workflow-ids';
 import type { TemporalHandle } from '../temporal/connect';
 import { journeyKeyOf } from './assignment';
@@ -49,12 +49,7 @@ export async function sendReply(
         // A repeated key joins the running delivery, or reads the outcome of the finished one.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: sa.TenantId, value: key.tenantId },
-          { key: sa.Channel, value: key.channel },
-          { key: sa.LineId, value: key.lineId },
-          { key: sa.Contact, value: key.contact },
-        ],
+        typedSearchAttributes: contactSearchAttributes(key),
       }),
     );
   } catch (err) {

@@ -1,8 +1,17 @@
 import { WorkflowIdReusePolicy } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { TemporalHandle } from '../temporal/connect';
 import { searchAttributes as sa } from '../temporal/search-attributes';
 import { journeyWorkflowId } from '../temporal/workflow-ids';
 import type { AgentAction, FlowTrigger, InboundMessage, JourneyKey } from './types';
+
+/** The search attributes that name whose conversation a workflow belongs to. */
+export const contactSearchAttributes = (key: JourneyKey): SearchAttributePair[] => [
+  { key: sa.TenantId, value: key.tenantId },
+  { key: sa.Channel, value: key.channel },
+  { key: sa.LineId, value: key.lineId },
+  { key: sa.Contact, value: key.contact },
+];
 
 export type JourneySignal = { name: 'inbound'; arg: InboundMessage } | { name: 'trigger'; arg: FlowTrigger } | { name: 'agent'; arg: AgentAction };
 
@@ -26,13 +35,7 @@ export async function signalJourney(
     signalArgs: [signal.arg],
     // A journey that ended (idle for a day) may start again for the same contact.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: [
-      { key: sa.TenantId, value: key.tenantId },
-      { key: sa.Channel, value: key.channel },
-      { key: sa.LineId, value: key.lineId },
-      { key: sa.Contact, value: key.contact },
-      { key: sa.JourneyStatus, value: 'idle' },
-    ],
+    typedSearchAttributes: [...contactSearchAttributes(key), { key: sa.JourneyStatus, value: 'idle' }],
   });
   return { workflowId, runId: handle.signaledRunId };
 }

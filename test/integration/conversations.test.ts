@@ -5,7 +5,7 @@ import { upsertConversation } from '../../core/conversations/store';
 import type { ConversationStatus } from '../../core/db/entities';
 import { newId } from '../../core/ids';
 import type { JourneyState } from '../../core/journey/types';
-import { apiCredentialsFor, signedInAccount, uniqueIp, type TestAccount } from '../support/accounts';
+import { apiTokenFor, signedInAccount, uniqueIp, type TestAccount } from '../support/accounts';
 import { freePort } from '../support/free-port';
 import { eventually, openJourneyStack, type JourneyStack } from '../support/journey-stack';
 import { expectTenantIsolation } from '../support/tenant-isolation';
@@ -20,8 +20,7 @@ let token: string;
 
 beforeAll(async () => {
   js = await openJourneyStack();
-  const { clientId, apiKey } = await apiCredentialsFor(js.stack, js.owner.user);
-  token = (await js.stack.http().post('/api/auth/api-token').set('X-Forwarded-For', uniqueIp()).send({ clientId, apiKey })).body.accessToken;
+  token = await apiTokenFor(js.stack, js.owner.user);
 }, 60_000);
 afterAll(async () => js?.close());
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openJourneyStack, eventually, type JourneyStack } from '../support/journey-stack';
-import { apiCredentialsFor, uniqueIp } from '../support/accounts';
+import { apiTokenFor } from '../support/accounts';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { JourneyState } from '../../core/journey/types';
@@ -14,8 +14,7 @@ const crmCalls: Array<{ method: string; url: string; body: string }> = [];
 
 beforeAll(async () => {
   js = await openJourneyStack();
-  const { clientId, apiKey } = await apiCredentialsFor(js.stack, js.owner.user);
-  token = (await js.stack.http().post('/api/auth/api-token').set('X-Forwarded-For', uniqueIp()).send({ clientId, apiKey })).body.accessToken;
+  token = await apiTokenFor(js.stack, js.owner.user);
   // An integrator's CRM that the HTTP request node calls.
   crm = http.createServer((req, res) => {
     let body = '';

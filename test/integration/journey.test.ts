@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { openJourneyStack, eventually, type JourneyStack } from '../support/journey-stack';
-import { apiCredentialsFor, uniqueIp } from '../support/accounts';
+import { apiTokenFor } from '../support/accounts';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
 import type { JourneyState } from '../../core/journey/types';
 import { signalJourney } from '../../core/journey/signal';
@@ -10,8 +10,7 @@ let token: string;
 
 beforeAll(async () => {
   js = await openJourneyStack();
-  const { clientId, apiKey } = await apiCredentialsFor(js.stack, js.owner.user);
-  token = (await js.stack.http().post('/api/auth/api-token').set('X-Forwarded-For', uniqueIp()).send({ clientId, apiKey })).body.accessToken;
+  token = await apiTokenFor(js.stack, js.owner.user);
 }, 60_000);
 afterAll(async () => js?.close());
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { openJourneyStack, eventually, type JourneyStack } from '../support/journey-stack';
-import { apiCredentialsFor, signedInAccount, uniqueIp } from '../support/accounts';
+import { apiTokenFor, signedInAccount } from '../support/accounts';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
 import type { JourneyState } from '../../core/journey/types';
 
@@ -41,8 +41,7 @@ const lead = (flowId: string, body: object) => js.stack.http().post(`/api/webhoo
 describe('POST /api/webhook/flow/{flowId}/lead', () => {
   it('accepts the API JWT, maps fields to variables and answers the seed shape', async () => {
     const flowId = await leadFlow({ mode: 'jwt' });
-    const { clientId, apiKey } = await apiCredentialsFor(js.stack, js.owner.user);
-    const token = (await js.stack.http().post('/api/auth/api-token').set('X-Forwarded-For', uniqueIp()).send({ clientId, apiKey })).body.accessToken;
+    const token = await apiTokenFor(js.stack, js.owner.user);
     const phone = newPhone();
     const res = await lead(flowId, {}).set('Authorization', `Bearer ${token}`).send({ phone: `+${phone}`, name: 'John Doe', email: 'john@example.test', product: 'Premium Plan' });
     expect(res.status).toBe(200);
@@ -54,8 +53,7 @@ describe('POST /api/webhook/flow/{flowId}/lead', () => {
     const flowId = await leadFlow({ mode: 'jwt' });
     expect((await lead(flowId, {}).send({ phone: newPhone() })).status).toBe(401);
     const stranger = await signedInAccount(js.stack);
-    const { clientId, apiKey } = await apiCredentialsFor(js.stack, stranger.user);
-    const token = (await js.stack.http().post('/api/auth/api-token').set('X-Forwarded-For', uniqueIp()).send({ clientId, apiKey })).body.accessToken;
+    const token = await apiTokenFor(js.stack, stranger.user);
     expect((await lead(flowId, {}).set('Authorization', `Bearer ${token}`).send({ phone: newPhone() })).status).toBe(404);
   });
 

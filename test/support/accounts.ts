@@ -39,3 +39,11 @@ export async function apiCredentialsFor(stack: TestStack, user: User, approved =
   await em.flush();
   return rotateApiKey(em, fresh);
 }
+
+/** An API Bearer token for an account, by the integrator's path: approval, key, POST /api/auth/api-token. */
+export async function apiTokenFor(stack: TestStack, user: User): Promise<string> {
+  const { clientId, apiKey } = await apiCredentialsFor(stack, user);
+  const res = await request(stack.app.callback()).post('/api/auth/api-token').set('X-Forwarded-For', uniqueIp()).send({ clientId, apiKey });
+  if (res.status !== 200) throw new Error(`api-token failed in test setup: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.accessToken;
+}
