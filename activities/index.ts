@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SecretBox } from '../core/crypto/secret-box';
+import type { SendCounter } from '../core/metrics/registry';
 import type { WhatsAppClient } from './channels/whatsapp';
 import { journeyActivities } from './journey';
 import type { CodeSender } from './notify/code-sender';
@@ -10,6 +11,8 @@ export interface ActivityDeps {
   codeSender: CodeSender;
   box: SecretBox;
   whatsapp: WhatsAppClient;
+  /** Counts sends by line and outcome, when the process exports metrics. */
+  sends?: SendCounter;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -8,7 +8,10 @@ import { apiRequestLog } from './middleware/api-log';
 import { resolvePrincipal, verifyJwt, type Principal } from './middleware/auth';
 import { jsonBody } from './middleware/body';
 import { errorHandler } from './middleware/errors';
+import { requestMetrics } from './middleware/metrics';
 import { requestContext } from './middleware/request-context';
+import { createRegistry, httpMetrics, inboxMetrics } from '../core/metrics/registry';
+import { metricsRoutes } from './routes/metrics';
 import { buildOpenApi } from './openapi';
 import { parseInput, type AnyRouteSpec } from './route';
 import { allRoutes } from './routes';
@@ -23,13 +26,16 @@ export interface BuiltApp {
 /** Builds the Koa app without listening, so tests drive it in-process against real services. */
 export function buildApp(deps: ApiDeps): BuiltApp {
   const app = new Koa({ proxy: deps.config.trustProxy });
-  const routes = allRoutes(deps);
+  const registry = createRegistry('api');
+  inboxMetrics(registry, () => deps.orm.em.fork());
+  const routes = [...allRoutes(deps), ...metricsRoutes(deps, registry)];
   const openApi = buildOpenApi(routes, { version: '0.1.0', serverUrl: deps.config.publicUrl });
   const router = new Router();
   for (const spec of routes) mount(router, spec, deps);
   for (const spec of docsRoutes(openApi)) mount(router, spec, deps);
 
   app.use(requestContext(deps.logger));
+  app.use(requestMetrics(httpMetrics(registry)));
   app.use(apiRequestLog(deps.orm, deps.logger));
   app.use(errorHandler());
   app.use(jsonBody({ limitBytes: deps.config.bodyLimitBytes }));

@@ -52,6 +52,9 @@ const envSchema = z.object({
   META_APP_SECRET: z.string().min(1).optional(),
   WHATSAPP_VERIFY_TOKEN: z.string().min(1).optional(),
   WHATSAPP_SIMULATOR: z.enum(['true', 'false']).optional(),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   WHATSAPP_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3901),
 });
 
@@ -96,6 +99,11 @@ export interface Config {
    * real Graph URL is configured outside production, so a first run can try a journey without Meta.
    */
   whatsappSimulator: { enabled: boolean; port: number };
+  /** When set, GET /metrics needs it as a Bearer token. */
+  metricsToken?: string;
+  /** The worker's own /metrics (sends, inbox) and the Temporal SDK's runtime metrics; 0 turns one off. */
+  workerMetricsPort: number;
+  temporalMetricsPort: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -134,6 +142,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     google: { clientId: e.GOOGLE_CLIENT_ID, jwksUrl: e.GOOGLE_JWKS_URL, issuer: e.GOOGLE_ISSUER },
     encryptionKeys: e.ENCRYPTION_KEY,
     whatsapp: { graphUrl: e.WHATSAPP_GRAPH_URL, apiVersion: e.GRAPH_API_VERSION, appSecret: e.META_APP_SECRET, verifyToken: e.WHATSAPP_VERIFY_TOKEN },
+    metricsToken: e.METRICS_TOKEN,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
     whatsappSimulator: {
       enabled: e.WHATSAPP_SIMULATOR ? e.WHATSAPP_SIMULATOR === 'true' : !env.WHATSAPP_GRAPH_URL && e.NODE_ENV !== 'production',
       port: e.WHATSAPP_SIMULATOR_PORT,

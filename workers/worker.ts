@@ -12,6 +12,9 @@ import { createLogger } from '../core/logger';
 import { connectTemporal } from '../core/temporal/connect';
 import { journeyInboxHandlers } from './handlers';
 import { runInboxDispatcher } from './inbox-dispatcher';
+import { serveMetrics } from './metrics-server';
+import type { Registry } from 'prom-client';
+import { createRegistry, inboxMetrics, sendMetrics } from '../core/metrics/registry';
 
 /** Workflow code is bundled from source in development and tests, from the compiled file in production. */
 export const workflowsPath = (): string => {
@@ -21,10 +24,17 @@ export const workflowsPath = (): string => {
 
 const temporalLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
 
-/** The SDK logs through its process-wide Runtime; it follows LOG_LEVEL like the rest of the worker. */
-function installRuntimeLogger(level: string): void {
+/**
+ * The SDK logs and measures through its process-wide Runtime, which must be installed before the first
+ * connection: its logs follow LOG_LEVEL like the rest of the worker, its metrics go to TEMPORAL_METRICS_PORT.
+ */
+export function installRuntime(config: Config, opts: { metrics?: boolean } = {}): void {
+  const port = config.temporalMetricsPort;
   try {
-    Runtime.install({ logger: new DefaultLogger(temporalLevels[level] ?? 'ERROR') });
+    Runtime.install({
+      logger: new DefaultLogger(temporalLevels[config.logLevel] ?? 'ERROR'),
+      ...(opts.metrics && port > 0 ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${port}` } } } } : {}),
+    });
   } catch {
     // Installed already in this process (another worker, or a test file before this one): keep it.
   }
@@ -36,15 +46,18 @@ export async function createWorker(opts: {
   logger: Logger;
   connection: NativeConnection;
   activities?: Partial<ReturnType<typeof createActivities>>;
+  /** Where the worker's own metrics (sends by line and outcome) are registered. */
+  registry?: Registry;
 }): Promise<Worker> {
   const base = createActivities({
     orm: opts.orm,
     codeSender: logCodeSender(opts.logger),
     box: secretBoxFor(opts.config),
     whatsapp: createWhatsAppClient({ graphUrl: opts.config.whatsapp.graphUrl, apiVersion: opts.config.whatsapp.apiVersion }),
+    sends: opts.registry ? sendMetrics(opts.registry) : undefined,
   });
   const activities = { ...base, ...opts.activities };
-  installRuntimeLogger(opts.config.logLevel);
+  installRuntime(opts.config);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,
@@ -58,9 +71,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporal.address) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS are required to start the worker');
   const logger = createLogger(config.logLevel, 'worker');
+  installRuntime(config, { metrics: true });
   const orm = await openOrm(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker({ config, orm, logger, connection });
+  const registry = createRegistry('worker');
+  inboxMetrics(registry, () => orm.em.fork());
+  const metricsServer = config.workerMetricsPort > 0 ? await serveMetrics(registry, config.workerMetricsPort) : undefined;
+  const worker = await createWorker({ config, orm, logger, connection, registry });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker started');
   // Beside the Temporal worker: drains webhook_inbox, and keeps it (rows wait) while Temporal is down.
   const temporal = await connectTemporal({ address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue });
@@ -77,6 +94,7 @@ async function main(): Promise<void> {
     stopDispatcher.abort();
     await dispatcher;
   }
+  metricsServer?.close();
   await temporal.connection.close();
   await connection.close();
   await orm.close();

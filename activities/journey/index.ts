@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SecretBox } from '../../core/crypto/secret-box';
+import type { SendCounter } from '../../core/metrics/registry';
 import type { JourneyActivities } from '../../core/journey/activities';
 import type { WhatsAppClient } from '../channels/whatsapp';
 import { callHttp } from './call-http';
@@ -7,7 +8,7 @@ import { flowActivities } from './flows';
 import { recordJourneyActivity } from './record-journey';
 import { sendMessageActivity } from './send-message';
 
-export function journeyActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient }): JourneyActivities {
+export function journeyActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient; sends?: SendCounter }): JourneyActivities {
   return {
     ...flowActivities(deps),
     sendMessage: sendMessageActivity(deps),

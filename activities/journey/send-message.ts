@@ -5,6 +5,7 @@ import type { OutboundMessage as ChannelMessage } from '../../core/channels/outb
 import { decryptedAccessToken, markLineNeedsReauth } from '../../core/channels/lines';
 import { upsertConversation, windowOpen } from '../../core/conversations/store';
 import type { SecretBox } from '../../core/crypto/secret-box';
+import type { SendCounter } from '../../core/metrics/registry';
 import { WhatsAppLine } from '../../core/db/entities';
 import { newId } from '../../core/ids';
 import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
@@ -42,7 +43,7 @@ interface MessageRow {
  * Sends one message, at most once per idempotency key: the row is written first, and a retry that finds
  * the row already accepted by the provider returns it instead of sending again.
  */
-export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient }) {
+export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient; sends?: SendCounter }) {
   return async function sendMessage(input: OutboundSend): Promise<{ messageId: string; providerMessageId: string | null }> {
     const em = deps.orm.em.fork();
     const conn = em.getConnection();
@@ -60,11 +61,16 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
       `select id, status, provider_message_id, error_code, error_title from messages where idempotency_key = ?`,
       [input.idempotencyKey],
     );
-    if (row.provider_message_id) return { messageId: row.id, providerMessageId: row.provider_message_id };
+    const count = (outcome: string) => deps.sends?.inc({ channel: 'whatsapp', line: line.phoneNumberId, outcome });
+    if (row.provider_message_id) {
+      count('duplicate');
+      return { messageId: row.id, providerMessageId: row.provider_message_id };
+    }
     if (row.status === 'failed') throw ApplicationFailure.nonRetryable(`${row.error_title} (code ${row.error_code})`, 'send_failed');
 
     if (payload.type !== 'template' && !windowOpen(conversation.lastCustomerMessageAt)) {
       await markFailed(conn, row.id, 131047, 'The 24-hour window is closed: send an approved template instead');
+      count('window_closed');
       throw ApplicationFailure.nonRetryable('The 24-hour customer-service window is closed: only an approved template can be sent', 'window_closed');
     }
     if (line.status !== 'active') {
@@ -88,6 +94,7 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
         [sent.wamid, row.id],
       );
       await conn.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [text.slice(0, 500), conversation.id]);
+      count('sent');
       return { messageId: row.id, providerMessageId: sent.wamid };
     } catch (err) {
       if (!(err instanceof ChannelSendError)) throw err;
@@ -96,6 +103,7 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
         await markFailed(conn, row.id, err.code ?? 0, err.message);
         if (err.errorClass === 'credentials' || err.errorClass === 'account') await markLineNeedsReauth(em, line.id);
       }
+      count(err.errorClass);
       throw toActivityFailure(err);
     }
   };
