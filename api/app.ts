@@ -69,6 +69,9 @@ function mount(router: Router, spec: AnyRouteSpec, deps: ApiDeps): void {
       }
     }
     await before(ctx, async () => {
+      if (/%00/i.test(ctx.querystring) || ctx.path.includes('\u0000')) {
+        throw new AppError('invalid', 'The URL contains a NUL character (%00), which cannot be stored');
+      }
       const input = {
         params: parseInput(spec.params, ctx.params, 'path parameters'),
         query: parseInput(spec.query, ctx.query, 'query'),

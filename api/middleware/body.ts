@@ -34,13 +34,34 @@ export function jsonBody(opts: { limitBytes: number }): Middleware {
       ctx.request.body = undefined;
       return next();
     }
+    let body: unknown;
     try {
-      ctx.request.body = JSON.parse(text);
+      body = JSON.parse(text);
     } catch (err) {
       throw new AppError('invalid', `Malformed JSON: ${(err as Error).message}`);
     }
+    // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than fail at the database.
+    if (containsNul(body)) throw new AppError('invalid', 'Request body contains a NUL character (\\u0000), which cannot be stored');
+    ctx.request.body = body;
     return next();
   };
+}
+
+/** Walks the parsed JSON without recursion (a deeply nested body must not overflow the stack). */
+function containsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {

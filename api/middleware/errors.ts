@@ -12,7 +12,9 @@ export function errorHandler(): Middleware {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { error: `No route for ${ctx.method} ${ctx.path}` };
-      } else if (ctx.status === 405 && ctx.body === undefined) {
+      } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        // The router answers 501 for methods it has no route for at all (TRACE…): for a client it is the same 405.
+        ctx.status = 405;
         ctx.body = { error: `Method ${ctx.method} is not allowed on ${ctx.path}` };
       }
     } catch (err) {

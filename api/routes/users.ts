@@ -140,7 +140,7 @@ export function userRoutes(_deps: ApiDeps) {
       roles: managers,
       params: idParams,
       body: updateBody,
-      responses: { 200: { description: 'Updated', schema: managedUser }, 404: { description: 'No such user in your scope' } },
+      responses: { 200: { description: 'Updated', schema: managedUser }, 404: { description: 'No such user in your scope' }, 409: { description: 'E-mail taken by another account' } },
       async handler(ctx, { params, body, principal }) {
         const em: EntityManager = ctx.state.em;
         const user = await findManaged(em, principal!, params.id);

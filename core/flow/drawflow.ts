@@ -28,7 +28,8 @@ export const drawflowDocument = z.object({
     .object({ Home: z.object({ data: z.record(z.string(), drawflowNode) }) })
     .passthrough()
     .refine(
-      (modules) => Object.entries(modules).every(([name, m]) => name === 'Home' || Object.keys((m as { data?: object }).data ?? {}).length === 0),
+      (modules) =>
+        Object.entries(modules).every(([name, m]) => name === 'Home' || m === null || typeof m !== 'object' || Object.keys((m as { data?: object }).data ?? {}).length === 0),
       { message: 'only the Home module is supported' },
     ),
 });

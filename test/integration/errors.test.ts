@@ -1,5 +1,5 @@
 import { openTestStack, type TestStack } from '../support/stack';
-import { uniqueIp } from '../support/accounts';
+import { signedInAccount, uniqueIp } from '../support/accounts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -81,4 +81,24 @@ describe('the error model', () => {
     expect(res.headers['x-request-id']).toBe('trace-123');
     expect((await stack.http().get('/api/health')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
+});
+
+describe('input the database cannot store', () => {
+  it('answers a NUL character in JSON text with 400, not a database error', async () => {
+    const res = await post(JSON.stringify({ username: 'nul_user_1', password: 'password123', displayName: 'a\u0000b' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/NUL/);
+  });
+
+  it('answers an unknown HTTP method with 405 {error}', async () => {
+    const res = await stack.http().trace('/api/auth/login');
+    expect(res.status).toBe(405);
+  });
+});
+
+it('answers a NUL character in the query string with 400', async () => {
+  const owner = await signedInAccount(stack);
+  const res = await owner.agent.get('/api/users?search=a%00b');
+  expect(res.status).toBe(400);
+  expect(res.body.error).toMatch(/NUL/);
 });
