@@ -80,6 +80,7 @@ export function triggerRoutes(deps: ApiDeps) {
         200: { description: 'Accepted: the journey has the trigger', schema: outboundResponse },
         400: { description: 'The flow is not active, has no Outbound Trigger node, or no line is configured' },
         404: { description: 'No such flow (or line) in your account' },
+        429: { description: 'More than 30 triggers in a minute' },
         503: { description: 'The journey engine is unavailable' },
       },
       async handler(ctx, { body, principal }) {
