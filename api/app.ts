@@ -15,6 +15,7 @@ import { metricsRoutes } from './routes/metrics';
 import { buildOpenApi } from './openapi';
 import { parseInput, type AnyRouteSpec } from './route';
 import { allRoutes } from './routes';
+import { serveWeb } from './static';
 import { docsRoutes } from './routes/docs';
 
 export interface BuiltApp {
@@ -42,6 +43,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   app.use(verifyJwt(deps.config.jwtSecret));
   app.use(router.routes());
   app.use(router.allowedMethods());
+  app.use(serveWeb());
   return { app, routes, openApi };
 }
 
