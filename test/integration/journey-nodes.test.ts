@@ -183,5 +183,15 @@ describe('node catalogue in a live journey', () => {
     const phone = newPhone();
     await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: `I saw the ${word} ad` });
     expect((await sentN(phone, 1))[0]).toMatchObject({ text: { body: `Promo flow for I saw the ${word} ad` } });
+
+    // The customer answers within the same second: the chat still shows the answer after the bot's message.
+    await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'thanks!' });
+    const texts = await eventually(async () => {
+      const list = await js.owner.agent.get('/api/conversations').query({ search: phone });
+      const detail = await js.owner.agent.get(`/api/conversations/${list.body[0].id}`);
+      const all = (detail.body.messages as Array<{ text: string }>).map((m) => m.text);
+      return all.length === 3 ? all : undefined;
+    }, 'three messages in the conversation');
+    expect(texts).toEqual([`I saw the ${word} ad`, `Promo flow for I saw the ${word} ad`, 'thanks!']);
   });
 });

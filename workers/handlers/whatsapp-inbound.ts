@@ -63,7 +63,9 @@ export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
     await conn.execute(
       `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, provider_message_id, created_at)
        values (?, ?, ?, 'in', ?, ?, ?, 'received', ?, ?) on conflict (provider_message_id) do nothing`,
-      [newId(), key.tenantId, conversation.id, event.content.type, message.text ?? null, JSON.stringify(event.content), event.messageId, message.receivedAt],
+      // Stamped with our arrival time, to the millisecond: Meta's timestamp has whole seconds only, and a reply
+      // must not sort before the message of ours it answers.
+      [newId(), key.tenantId, conversation.id, event.content.type, message.text ?? null, JSON.stringify(event.content), event.messageId, row.receivedAt],
     );
     await conn.execute(
       `update conversations set last_customer_message_at = greatest(coalesce(last_customer_message_at, ?), ?),
