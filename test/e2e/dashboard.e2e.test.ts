@@ -65,6 +65,24 @@ async function drag(from: Locator, to: Locator): Promise<void> {
   await page.mouse.up();
 }
 
+/**
+ * Drags an edge between two handles as a person would. The canvas measures handles after each re-render, so
+ * a drag that starts while it is still settling can miss; the person would simply drag again, and so do we.
+ */
+async function connect(from: Locator, to: Locator): Promise<void> {
+  const edges = page.locator('.react-flow__edge');
+  const before = await edges.count();
+  for (let attempt = 1; ; attempt++) {
+    await drag(from, to);
+    try {
+      await page.waitForFunction((n) => document.querySelectorAll('.react-flow__edge').length > n, before, { timeout: 2000 });
+      return;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+}
+
 beforeAll(async () => {
   if (!fs.existsSync(chromiumPath)) {
     throw new Error(
@@ -136,8 +154,7 @@ describe('the dashboard in a browser, against the real stack', () => {
     await panel.getByLabel('Text ({{variable}} allowed)').fill('Hello from FlowBot! Reply and an agent will answer.');
     await expect0(page.locator('.step-invalid'));
 
-    await drag(page.locator('[data-testid^="node-trigger_inbound"] .handle-out'), page.locator('[data-testid^="node-send_text"] .handle-in'));
-    await page.locator('.react-flow__edge').first().waitFor();
+    await connect(page.locator('[data-testid^="node-trigger_inbound"] .handle-out'), page.locator('[data-testid^="node-send_text"] .handle-in'));
     expect(await page.locator('.react-flow__edge').count()).toBe(1);
 
     // The API's refusal is shown as it said it: a flow without a published version cannot be active.
