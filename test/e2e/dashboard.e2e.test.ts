@@ -75,7 +75,7 @@ async function connect(from: Locator, to: Locator): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     await drag(from, to);
     try {
-      await page.waitForFunction((n) => document.querySelectorAll('.react-flow__edge').length > n, before, { timeout: 2000 });
+      await page.waitForFunction(`document.querySelectorAll('.react-flow__edge').length > ${before}`, undefined, { timeout: 2000 });
       return;
     } catch (err) {
       if (attempt === 5) throw err;
