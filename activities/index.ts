@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SecretBox } from '../core/crypto/secret-box';
+import { aiActivities, type AiDeps } from './ai';
 import type { SendCounter } from '../core/metrics/registry';
+import { campaignActivities } from './campaign';
 import type { WhatsAppClient } from './channels/whatsapp';
 import { journeyActivities } from './journey';
 import type { CodeSender } from './notify/code-sender';
@@ -13,12 +15,17 @@ export interface ActivityDeps {
   whatsapp: WhatsAppClient;
   /** Counts sends by line and outcome, when the process exports metrics. */
   sends?: SendCounter;
+  /** The installation's AI provider and call timeout (tenants' own providers are read from the database). */
+  ai: AiDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const journey = journeyActivities(deps);
   return {
     ...verificationActivities({ orm: deps.orm, sender: deps.codeSender }),
-    ...journeyActivities(deps),
+    ...journey,
+    ...aiActivities(deps),
+    ...campaignActivities({ orm: deps.orm, sendMessage: journey.sendMessage }),
   };
 }
 

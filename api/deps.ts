@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { CampaignTuning } from '../core/campaigns/types';
 import type { Config } from '../core/config';
 import type { TemporalHandle } from '../core/temporal/connect';
 
@@ -9,4 +10,6 @@ export interface ApiDeps {
   orm: MikroORM;
   temporal: TemporalHandle;
   logger: Logger;
+  /** Overrides of the campaign workflow's defaults for the campaigns this API starts (tests shorten its waits). */
+  campaignTuning?: Partial<CampaignTuning>;
 }

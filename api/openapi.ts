@@ -79,7 +79,7 @@ export function buildOpenApi(routes: AnyRouteSpec[], opts: { version: string; se
       security: securityOf(spec),
       parameters: parametersOf(spec),
       ...(spec.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } } }
+        ? { requestBody: { required: true, content: { [spec.bodyContentType ?? 'application/json']: { schema: toSchema(spec.body, 'input') } } } }
         : {}),
       responses,
     };

@@ -28,6 +28,8 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   auth: RouteAuth;
   roles?: readonly Role[];
   body?: B;
+  /** How the body is sent, for the OpenAPI document (default application/json); a `before` middleware parses other types. */
+  bodyContentType?: 'application/json' | 'multipart/form-data';
   query?: Q;
   params?: P;
   responses: Record<number, RouteResponse>;

@@ -56,6 +56,14 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   WHATSAPP_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3901),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_SIMULATOR: z.enum(['true', 'false']).optional(),
+  OPENAI_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3902),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+  OPENAI_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  AI_UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  AI_GENERATION_TIMEOUT_SEC: z.coerce.number().int().positive().default(120),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -99,6 +107,17 @@ export interface Config {
    * real Graph URL is configured outside production, so a first run can try a journey without Meta.
    */
   whatsappSimulator: { enabled: boolean; port: number };
+  /** Likewise the OpenAI-compatible simulator, when no AI provider is configured for the installation. */
+  openaiSimulator: { enabled: boolean; port: number };
+  /**
+   * `fallback` is the installation-wide AI provider (OPENAI_BASE_URL / OPENAI_API_KEY), used by tenants that
+   * configured none of their own; null when neither variable is set. See core/ai/providers.ts.
+   */
+  ai: {
+    fallback: { baseUrl: string; apiKey?: string; models: { generation: string; replies: string; embeddings: string } } | null;
+    uploadMaxBytes: number;
+    generationTimeoutSec: number;
+  };
   /** When set, GET /metrics needs it as a Bearer token. */
   metricsToken?: string;
   /** The worker's own /metrics (sends, inbox) and the Temporal SDK's runtime metrics; 0 turns one off. */
@@ -145,9 +164,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
+    openaiSimulator: {
+      enabled: e.OPENAI_SIMULATOR ? e.OPENAI_SIMULATOR === 'true' : !env.OPENAI_BASE_URL && !env.OPENAI_API_KEY && e.NODE_ENV !== 'production',
+      port: e.OPENAI_SIMULATOR_PORT,
+    },
     whatsappSimulator: {
       enabled: e.WHATSAPP_SIMULATOR ? e.WHATSAPP_SIMULATOR === 'true' : !env.WHATSAPP_GRAPH_URL && e.NODE_ENV !== 'production',
       port: e.WHATSAPP_SIMULATOR_PORT,
+    },
+    ai: {
+      fallback:
+        e.OPENAI_API_KEY || e.OPENAI_BASE_URL
+          ? {
+              baseUrl: e.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
+              apiKey: e.OPENAI_API_KEY,
+              models: { generation: e.OPENAI_MODEL, replies: e.OPENAI_MODEL, embeddings: e.OPENAI_EMBEDDING_MODEL },
+            }
+          : null,
+      uploadMaxBytes: e.AI_UPLOAD_MAX_BYTES,
+      generationTimeoutSec: e.AI_GENERATION_TIMEOUT_SEC,
     },
   };
 }

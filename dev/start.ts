@@ -91,6 +91,7 @@ interface RunningStack {
   hasLogs: boolean;
   adminLines: string[];
   simulator?: RunningSimulator;
+  aiSimulator?: { baseUrl: string; apiKey: string };
 }
 
 async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
@@ -105,6 +106,9 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     await assertPortFree(config.temporal.uiPort, '127.0.0.1', 'Temporal Web UI', 'TEMPORAL_UI_PORT');
   }
   await assertPortFree(config.port, config.host, 'API', 'PORT');
+  if (config.workerMetricsPort > 0) await assertPortFree(config.workerMetricsPort, '0.0.0.0', "worker's metrics", 'WORKER_METRICS_PORT');
+  if (config.temporalMetricsPort > 0) await assertPortFree(config.temporalMetricsPort, '0.0.0.0', "Temporal SDK's metrics", 'TEMPORAL_METRICS_PORT');
+  if (config.openaiSimulator.enabled) await assertPortFree(config.openaiSimulator.port, '127.0.0.1', 'OpenAI simulator', 'OPENAI_SIMULATOR_PORT');
   if (config.whatsappSimulator.enabled) await assertPortFree(config.whatsappSimulator.port, '127.0.0.1', 'WhatsApp simulator', 'WHATSAPP_SIMULATOR_PORT');
 
   let databaseUrl: string;
@@ -164,6 +168,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
   const localHost = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
   const apiBase = `http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${config.port}`;
   const simulator = config.whatsappSimulator.enabled ? await startSimulator(config, apiBase, logsDir, stack) : undefined;
+  const aiSimulator = config.openaiSimulator.enabled ? await startOpenAiSimulator(config, logsDir, stack) : undefined;
 
   say('Starting the API and the worker ...');
   const env: NodeJS.ProcessEnv = {
@@ -173,6 +178,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     TEMPORAL_ADDRESS: temporalAddress,
     JWT_SECRET: loadOrCreateJwtSecret(config.dataDir, config.jwtSecret),
     ...(simulator ? { WHATSAPP_GRAPH_URL: simulator.url, META_APP_SECRET: simulator.appSecret } : {}),
+    ...(aiSimulator ? { OPENAI_BASE_URL: aiSimulator.baseUrl, OPENAI_API_KEY: aiSimulator.apiKey } : {}),
   };
   const api = spawnManaged('API', process.execPath, [path.join(distDir, 'api', 'server.js')], { env });
   stack.add(api, LAYER.app);
@@ -196,7 +202,26 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     hasLogs: !config.databaseUrl || !config.temporal.address,
     adminLines: adminNotice(admin),
     simulator,
+    aiSimulator,
   };
+}
+
+/** The OpenAI-compatible simulator: flow generation and embeddings answer offline, deterministically. */
+async function startOpenAiSimulator(config: Config, logsDir: string, stack: Stack): Promise<{ baseUrl: string; apiKey: string }> {
+  const apiKey = 'flowbot-openai-simulator-key';
+  say(`Starting the OpenAI simulator (port ${config.openaiSimulator.port}) ...`);
+  const sim = spawnManaged('OpenAI simulator', process.execPath, [path.join(distDir, 'dev', 'openai-simulator', 'main.js')], {
+    env: { ...process.env, SIM_PORT: String(config.openaiSimulator.port), SIM_HOST: '127.0.0.1', SIM_API_KEYS: apiKey },
+    logFile: path.join(logsDir, 'openai-simulator.log'),
+  });
+  stack.add(sim, LAYER.app);
+  const url = `http://127.0.0.1:${config.openaiSimulator.port}`;
+  await waitUntil('The OpenAI simulator', async () => (await fetch(`${url}/_sim/requests`, { signal: AbortSignal.timeout(2000) })).ok, {
+    timeoutMs: 20_000,
+    signal: stack.signal,
+    process: sim,
+  });
+  return { baseUrl: `${url}/v1`, apiKey };
 }
 
 interface RunningSimulator {
@@ -253,6 +278,9 @@ function printSummary(config: Config, up: RunningStack): void {
       `    a customer writes with: curl -X POST ${up.simulator.url}/_sim/inbound -H 'Content-Type: application/json' \\`,
       `      -d '{"from":"972501234567","phoneNumberId":"YOUR_PHONE_NUMBER_ID","text":"hi"}'`,
     );
+  }
+  if (up.aiSimulator) {
+    lines.push('', `  OpenAI simulator    ${up.aiSimulator.baseUrl} (OPENAI_SIMULATOR=false to turn it off; OPENAI_BASE_URL for a real provider)`);
   }
   if (up.adminLines.length) lines.push('', ...up.adminLines.map((l) => `  ${l}`));
   lines.push('', 'Press Ctrl-C to stop.', '');

@@ -3,7 +3,10 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
+import { aiDepsFromConfig } from '../activities/ai';
 import { createWhatsAppClient } from '../activities/channels/whatsapp';
+import { governedWhatsAppClient } from '../activities/channels/whatsapp/governed';
+import { RateGovernor, type GovernorOptions } from '../core/channels/rate-governor';
 import { logCodeSender } from '../activities/notify/code-sender';
 import { secretBoxFor } from '../core/crypto/secret-box';
 import { loadConfig, type Config } from '../core/config';
@@ -48,12 +51,19 @@ export async function createWorker(opts: {
   activities?: Partial<ReturnType<typeof createActivities>>;
   /** Where the worker's own metrics (sends by line and outcome) are registered. */
   registry?: Registry;
+  /** Overrides of the send governor's defaults (tests). */
+  governor?: Partial<GovernorOptions>;
 }): Promise<Worker> {
   const base = createActivities({
     orm: opts.orm,
     codeSender: logCodeSender(opts.logger),
     box: secretBoxFor(opts.config),
-    whatsapp: createWhatsAppClient({ graphUrl: opts.config.whatsapp.graphUrl, apiVersion: opts.config.whatsapp.apiVersion }),
+    // Every message send waits for its line's slot (core/channels/rate-governor.ts), shared by all workers.
+    whatsapp: governedWhatsAppClient(
+      createWhatsAppClient({ graphUrl: opts.config.whatsapp.graphUrl, apiVersion: opts.config.whatsapp.apiVersion }),
+      new RateGovernor(opts.orm, opts.governor),
+    ),
+    ai: aiDepsFromConfig(opts.config),
     sends: opts.registry ? sendMetrics(opts.registry) : undefined,
   });
   const activities = { ...base, ...opts.activities };

@@ -2,3 +2,5 @@
 export { sendVerificationCode } from './verification/send-verification-code';
 export { journey } from './journey/journey';
 export { deliverMessage } from './delivery/deliver-message';
+export { generateFlow } from './ai/generate-flow';
+export { campaign } from './campaign/campaign';

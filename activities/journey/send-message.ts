@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelSendError, toActivityFailure } from '../../core/channels/errors';
-import type { OutboundMessage as ChannelMessage } from '../../core/channels/outbound';
+import type { OutboundMessage as ChannelMessage, TemplateMessage } from '../../core/channels/outbound';
 import { decryptedAccessToken, markLineNeedsReauth } from '../../core/channels/lines';
 import { upsertConversation, windowOpen } from '../../core/conversations/store';
 import type { SecretBox } from '../../core/crypto/secret-box';
@@ -10,6 +10,7 @@ import { WhatsAppLine } from '../../core/db/entities';
 import { newId } from '../../core/ids';
 import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
 import type { WhatsAppClient } from '../channels/whatsapp';
+import { isTemplateReference, sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
 
 /** Our intent-level message → the channel's message shape. */
 export function toChannelMessage(m: OutboundMessage): ChannelMessage {
@@ -19,7 +20,7 @@ export function toChannelMessage(m: OutboundMessage): ChannelMessage {
     case 'media':
       return { type: m.mediaType, link: m.url, caption: m.caption || undefined, filename: m.mediaType === 'document' ? m.filename : undefined };
     case 'template':
-      if (!m.name) throw ApplicationFailure.nonRetryable('A template send needs a template name (template groups arrive with the templates feature)', 'invalid_message');
+      if (!m.name) throw ApplicationFailure.nonRetryable('A template send needs a template name, a template id or a template group id', 'invalid_message');
       return { type: 'template', name: m.name, language: m.language, params: m.params.length ? m.params : undefined };
     case 'buttons':
       return { type: 'buttons', body: m.text, buttons: m.buttons };
@@ -29,7 +30,7 @@ export function toChannelMessage(m: OutboundMessage): ChannelMessage {
 }
 
 export const previewOf = (m: OutboundMessage): string =>
-  m.type === 'text' || m.type === 'buttons' || m.type === 'list' ? m.text : m.type === 'media' ? (m.caption ?? `[${m.mediaType}]`) : `[template ${m.name ?? m.templateGroupId}]`;
+  m.type === 'text' || m.type === 'buttons' || m.type === 'list' ? m.text : m.type === 'media' ? (m.caption ?? `[${m.mediaType}]`) : `[template ${m.name ?? m.templateId ?? m.templateGroupId}]`;
 
 interface MessageRow {
   id: string;
@@ -50,12 +51,19 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
     const line = await em.findOne(WhatsAppLine, { id: input.key.lineId, tenantId: input.key.tenantId });
     if (!line) throw ApplicationFailure.nonRetryable(`line ${input.key.lineId} does not exist`, 'line_missing');
     const conversation = await upsertConversation(em, input.key);
-    const payload = toChannelMessage(input.message);
+    // A template by id or group is resolved when it is sent; until then the row holds the reference.
+    const reference = isTemplateReference(input.message) ? input.message : undefined;
+    const payload = reference ? undefined : toChannelMessage(input.message);
+    const stored = payload ?? reference!;
     const text = previewOf(input.message);
     await conn.execute(
-      `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by)
-       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?) on conflict (idempotency_key) do nothing`,
-      [newId(), input.key.tenantId, conversation.id, payload.type, text, JSON.stringify(payload), input.idempotencyKey, input.nodeId ?? null, input.sentBy ?? (input.nodeId ? 'bot' : 'agent')],
+      `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by,
+         source_ref, campaign_id, template_name)
+       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing`,
+      [
+        newId(), input.key.tenantId, conversation.id, stored.type, text, JSON.stringify(stored), input.idempotencyKey, input.nodeId ?? null,
+        input.sentBy ?? (input.nodeId ? 'bot' : 'agent'), input.sourceRef ?? null, input.campaignId ?? null, stored.type === 'template' ? (stored.name ?? null) : null,
+      ],
     );
     const [row] = await conn.execute<MessageRow[]>(
       `select id, status, provider_message_id, error_code, error_title from messages where idempotency_key = ?`,
@@ -68,17 +76,20 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
     }
     if (row.status === 'failed') throw ApplicationFailure.nonRetryable(`${row.error_title} (code ${row.error_code})`, 'send_failed');
 
-    if (payload.type !== 'template' && !windowOpen(conversation.lastCustomerMessageAt)) {
+    if (stored.type !== 'template' && !windowOpen(conversation.lastCustomerMessageAt)) {
       await markFailed(conn, row.id, 131047, 'The 24-hour window is closed: send an approved template instead');
       count('window_closed');
       throw ApplicationFailure.nonRetryable('The 24-hour customer-service window is closed: only an approved template can be sent', 'window_closed');
+    }
+    if (!payload) {
+      const send = { em, messageId: row.id, tenantId: input.key.tenantId, to: input.key.contact, sendingLine: line, message: reference! };
+      return sendByReference(deps, send, conversation.id, count);
     }
     if (line.status !== 'active') {
       await markFailed(conn, row.id, 0, `The line is ${line.status}`);
       throw ApplicationFailure.nonRetryable(`line ${line.displayPhoneNumber} is ${line.status}`, 'line_unavailable');
     }
 
-    await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [row.id]);
     try {
       const sent = await deps.whatsapp.sendMessage({
         phoneNumberId: line.phoneNumberId,
@@ -86,14 +97,11 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
         to: input.key.contact,
         message: payload,
         idempotencyKey: row.id,
+        // Counted when the call is made (after the line's governor gave it a slot): attempts > 0 without a
+        // provider id is a send whose outcome a crash may have hidden.
+        beforeSend: async () => void (await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [row.id])),
       });
-      // A status webhook may have arrived first and moved the row on; only a queued row becomes 'sent'.
-      await conn.execute(
-        `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end,
-           sent_at = coalesce(sent_at, now()), updated_at = now() where id = ?`,
-        [sent.wamid, row.id],
-      );
-      await conn.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [text.slice(0, 500), conversation.id]);
+      await recordSent(conn, { id: row.id, conversationId: conversation.id, wamid: sent.wamid, text });
       count('sent');
       return { messageId: row.id, providerMessageId: sent.wamid };
     } catch (err) {
@@ -107,6 +115,40 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
       throw toActivityFailure(err);
     }
   };
+}
+
+/** A template by id or group goes through the fallback engine; the row then says which template went out. */
+async function sendByReference(
+  deps: { whatsapp: WhatsAppClient; box: SecretBox },
+  send: TemplateFallbackSend,
+  conversationId: string,
+  count: (outcome: string) => void,
+): Promise<{ messageId: string; providerMessageId: string }> {
+  const conn = send.em.getConnection();
+  try {
+    const { wamid, sent } = await sendWithTemplateFallback(deps, send);
+    await recordSent(conn, { id: send.messageId, conversationId, wamid, text: `[template ${sent.name}]`, sent });
+    count('sent');
+    return { messageId: send.messageId, providerMessageId: wamid };
+  } catch (err) {
+    if (!(err instanceof ChannelSendError)) throw err;
+    if (!err.retryable) await markFailed(conn, send.messageId, err.code ?? 0, err.message);
+    count(err.errorClass);
+    throw toActivityFailure(err);
+  }
+}
+
+/** A status webhook may have arrived first and moved the row on; only a queued row becomes 'sent'. */
+async function recordSent(
+  conn: ReturnType<MikroORM['em']['getConnection']>,
+  m: { id: string; conversationId: string; wamid: string; text: string; sent?: TemplateMessage },
+): Promise<void> {
+  await conn.execute(
+    `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end, sent_at = coalesce(sent_at, now()),
+       text = ?, payload = coalesce(?::jsonb, payload), template_name = coalesce(?, template_name), updated_at = now() where id = ?`,
+    [m.wamid, m.text, m.sent ? JSON.stringify(m.sent) : null, m.sent?.name ?? null, m.id],
+  );
+  await conn.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [m.text.slice(0, 500), m.conversationId]);
 }
 
 async function markFailed(conn: ReturnType<MikroORM['em']['getConnection']>, id: string, code: number, title: string): Promise<void> {

@@ -8,6 +8,7 @@ import { windowOpen } from '../../core/conversations/store';
 import { Conversation, conversationStatuses, messageStatuses, type ConversationStatus, type Message } from '../../core/db/entities';
 import { AppError } from '../../core/errors';
 import type { OutboundMessage } from '../../core/journey/types';
+import { resolveTemplateReference } from '../../core/templates/resolve';
 import type { ApiDeps } from '../deps';
 import { idParams, route } from '../route';
 import { pagination } from '../schemas';
@@ -166,12 +167,20 @@ const replyBody = z.discriminatedUnion(
       })
       .refine((m) => m.messageType !== 'audio' || m.caption === undefined, { message: 'audio takes no caption', path: ['caption'] })
       .refine((m) => m.messageType === 'document' || m.filename === undefined, { message: 'only documents take a filename', path: ['filename'] }),
-    z.object({
-      messageType: z.literal('template'),
-      templateName: z.string().trim().min(1, 'must not be empty').max(512),
-      templateLanguage: z.string().trim().min(2).max(15).default('en').meta({ description: 'e.g. en, en_US, he' }),
-      templateParams: z.array(z.string().min(1, 'must not be empty')).max(100).default([]).meta({ description: 'The body parameters, in order' }),
-    }),
+    z
+      .object({
+        messageType: z.literal('template'),
+        templateName: z.string().trim().min(1, 'must not be empty').max(512).optional(),
+        templateId: z.string().uuid({ message: 'must be a UUID' }).optional().meta({ description: 'One of your templates, instead of templateName' }),
+        templateGroupId: z
+          .string()
+          .uuid({ message: 'must be a UUID' })
+          .optional()
+          .meta({ description: 'A template group: its approved templates are tried in order, then on its preferred line' }),
+        templateLanguage: z.string().trim().min(2).max(15).default('en').meta({ description: 'e.g. en, en_US, he (with templateName)' }),
+        templateParams: z.array(z.string().min(1, 'must not be empty')).max(100).default([]).meta({ description: 'The body parameters, in order' }),
+      })
+      .refine((t) => t.templateName || t.templateId || t.templateGroupId, { message: 'give templateName, templateId or templateGroupId', path: ['templateName'] }),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `must be one of text, ${mediaTypes.join(', ')}, template` : undefined) },
 );
@@ -181,7 +190,12 @@ function outboundOf(body: z.infer<typeof replyBody>): OutboundMessage {
     case 'text':
       return { type: 'text', text: body.text };
     case 'template':
-      return { type: 'template', name: body.templateName, language: body.templateLanguage, params: body.templateParams };
+      return {
+        type: 'template',
+        ...(body.templateGroupId ? { templateGroupId: body.templateGroupId } : body.templateId ? { templateId: body.templateId } : { name: body.templateName }),
+        language: body.templateLanguage,
+        params: body.templateParams,
+      };
     default:
       return { type: 'media', mediaType: body.messageType, url: body.mediaUrl, caption: body.caption, filename: body.filename };
   }
@@ -309,7 +323,7 @@ export function conversationRoutes(deps: ApiDeps) {
       summary: 'Send Message to Customer (text, media, template)',
       description:
         'Body: `{messageType: "text", text}`, `{messageType: "image" | "video" | "document" | "audio", mediaUrl, caption?, ' +
-        'filename?}` or `{messageType: "template", templateName, templateLanguage, templateParams}`. WhatsApp allows ' +
+        'filename?}` or `{messageType: "template", templateName | templateId | templateGroupId, templateLanguage, templateParams}`. WhatsApp allows ' +
         'free-form messages only within 24 hours of the customer\'s last message; after that only an approved template ' +
         `(400 "${WINDOW_CLOSED_MESSAGE}"). The answer \`{success, messageId, windowOpen}\` comes once WhatsApp ` +
         'accepted the message; if that takes longer than `waitSeconds` (default 15) the answer is 202 with `queued: true` ' +
@@ -323,13 +337,15 @@ export function conversationRoutes(deps: ApiDeps) {
         200: { description: 'Sent: WhatsApp accepted the message', schema: replySent },
         202: { description: 'Accepted and still being sent (messageId null, queued true)', schema: replySent },
         400: { description: 'Invalid body, or free-form message outside the 24-hour window (send a template)' },
-        404: { description: 'No such conversation in your account' },
+        404: { description: 'No such conversation, template or template group in your account' },
         502: { description: 'WhatsApp refused the message (the error says why)' },
         503: { description: 'The workflow service is unavailable; nothing was sent' },
       },
       async handler(ctx, { params, query, body, principal }) {
         const em: EntityManager = ctx.state.em;
         const conversation = await findConversation(em, principal!.tenantId, params.id);
+        // A template (group) of another tenant, or one with nothing APPROVED, is refused before anything is sent.
+        if (body.messageType === 'template' && (body.templateId || body.templateGroupId)) await resolveTemplateReference(em, principal!.tenantId, body);
         const header = ctx.get('idempotency-key');
         const keyCheck = header ? idempotencyKeyHeader.safeParse(header) : undefined;
         if (keyCheck && !keyCheck.success) throw new AppError('invalid', `Invalid header: Idempotency-Key: ${keyCheck.error.issues[0].message}`);

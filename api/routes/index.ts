@@ -1,13 +1,19 @@
 import type { ApiDeps } from '../deps';
 import type { AnyRouteSpec } from '../route';
+import { aiSettingsRoutes } from './ai-settings';
 import { apiAccessRoutes } from './api-access';
 import { apiLogRoutes } from './api-logs';
 import { authRoutes } from './auth';
+import { campaignRoutes } from './campaigns';
 import { conversationRoutes } from './conversations';
+import { flowGenerationRoutes } from './flow-generation';
 import { flowRoutes } from './flows';
 import { healthRoutes } from './health';
+import { optOutRoutes } from './opt-outs';
 import { socialRoutes } from './social';
+import { templateRoutes } from './templates';
 import { triggerRoutes } from './triggers';
+import { usageRoutes } from './usage';
 import { userRoutes } from './users';
 import { verificationRoutes } from './verification';
 import { whatsappSettingsRoutes } from './whatsapp-settings';
@@ -24,8 +30,14 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...userRoutes(deps),
     ...apiLogRoutes(deps),
     ...flowRoutes(deps),
+    ...flowGenerationRoutes(deps),
     ...conversationRoutes(deps),
+    ...campaignRoutes(deps),
+    ...templateRoutes(deps),
+    ...optOutRoutes(deps),
     ...whatsappSettingsRoutes(deps),
+    ...aiSettingsRoutes(deps),
+    ...usageRoutes(deps),
     ...whatsappWebhookRoutes(deps),
   ];
 }

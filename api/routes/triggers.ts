@@ -9,6 +9,7 @@ import { findFlowForTenant, latestPublishedVersion } from '../../core/flows/repo
 import { newId } from '../../core/ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { FlowTrigger, JourneyKey } from '../../core/journey/types';
+import { resolveTemplateReference } from '../../core/templates/resolve';
 import { passesLegacyAuth } from '../../core/triggers/legacy-auth';
 import { contactOf, lineForTrigger, toVariables, triggerableFlow } from '../../core/triggers/prepare';
 import type { ApiDeps } from '../deps';
@@ -22,9 +23,9 @@ const busyPolicy = z.enum(['supersede', 'skip', 'queue']);
 const outboundBody = z.object({
   phone,
   flowId: z.string().uuid({ message: 'must be the flow id (a UUID)' }),
-  templateGroupId: z.string().min(1).optional(),
+  templateGroupId: z.string().uuid({ message: 'must be the template group id (a UUID)' }).optional(),
   templateName: z.string().min(1).max(512).optional(),
-  templateId: z.string().min(1).optional(),
+  templateId: z.string().uuid({ message: 'must be the template id (a UUID)' }).optional(),
   /** Accept at once and send through the outbound queue. */
   queue: z.boolean().optional(),
   /** What to do when the contact is already in a flow; the default replaces the running flow. */
@@ -39,6 +40,14 @@ const outboundResponse = z.object({
   journeyId: z.string(),
   queued: z.boolean(),
 });
+
+/** A template (group) id given in `data`, as the seed's examples do. */
+function idIn(data: Record<string, unknown>, field: string): string | undefined {
+  const value = data[field];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || !z.string().uuid().safeParse(value.trim()).success) throw new AppError('invalid', `Invalid body: data.${field}: must be a UUID`);
+  return value.trim();
+}
 
 const leadResponse = z.object({ success: z.literal(true), message: z.string(), variables: z.array(z.string()), journeyId: z.string() });
 
@@ -70,7 +79,10 @@ export function triggerRoutes(deps: ApiDeps) {
       description:
         'Primary endpoint for external systems. `data` becomes flow variables ({{customerName}}); `data.templateParams` alone also fills ' +
         '`code`/`otpCode`; `data.phoneNumberId` picks the line; `data.sourceRef` and `data.campaignId` are recorded and searchable. ' +
-        'With `templateName`, the approved template is sent first and the reply continues in the same journey. Rate limit: 30 requests / min. ' +
+        'With `templateGroupId`, `templateId` or `templateName` (also accepted in `data`), the approved template is sent first and the reply ' +
+        'continues in the same journey; a group tries its approved templates in order, then on its preferred line (which is also the line ' +
+        'used when neither data.phoneNumberId nor the flow names one). `POST /api/webhook/outbound-status` tells how the send went. ' +
+        'Rate limit: 30 requests / min. ' +
         'Auth: the API JWT, or (legacy) the flow\'s outbound token set on its Outbound Trigger node, as `Authorization: Bearer <token>`.',
       auth: 'user',
       fallbackAuth: (ctx) => outboundTokenPrincipal(ctx),
@@ -78,8 +90,8 @@ export function triggerRoutes(deps: ApiDeps) {
       body: outboundBody,
       responses: {
         200: { description: 'Accepted: the journey has the trigger', schema: outboundResponse },
-        400: { description: 'The flow is not active, has no Outbound Trigger node, or no line is configured' },
-        404: { description: 'No such flow (or line) in your account' },
+        400: { description: 'The flow is not active, has no Outbound Trigger node, no line is configured, or the template (group) has nothing APPROVED' },
+        404: { description: 'No such flow, line, template or template group in your account' },
         429: { description: 'More than 30 triggers in a minute' },
         503: { description: 'The journey engine is unavailable' },
       },
@@ -89,15 +101,17 @@ export function triggerRoutes(deps: ApiDeps) {
         const published = await triggerableFlow(em, flow, ['trigger_outbound'], 'Outbound Trigger');
         const data = body.data;
         const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-        const line = await lineForTrigger(em, flow, str(data.phoneNumberId));
+        const templateGroupId = body.templateGroupId ?? idIn(data, 'templateGroupId');
+        const templateId = templateGroupId ? undefined : (body.templateId ?? idIn(data, 'templateId'));
+        const reference = templateGroupId || templateId ? await resolveTemplateReference(em, flow.tenantId, { templateGroupId, templateId }) : undefined;
+        // A group's preferred line is its default line, after the caller's choice and the flow's own line.
+        const preferred = flow.whatsappLineId ? undefined : reference?.preferredLine?.phoneNumberId;
+        const line = await lineForTrigger(em, flow, str(data.phoneNumberId) ?? preferred);
         const variables = toVariables(data);
         const templateParams = Array.isArray(data.templateParams) ? data.templateParams.map(String) : [];
         if (templateParams.length) {
           variables.code ??= templateParams[0];
           variables.otpCode ??= templateParams[0];
-        }
-        if (body.templateGroupId || (body.templateId && !body.templateName)) {
-          throw new AppError('invalid', 'templateGroupId and templateId need the templates feature, which is not available yet: send templateName instead');
         }
         const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId: line.id, contact: contactOf(body.phone) };
         const trigger: FlowTrigger = {
@@ -107,9 +121,14 @@ export function triggerRoutes(deps: ApiDeps) {
           startNodeType: 'trigger_outbound',
           variables,
           policy: body.ifBusy ?? 'supersede',
-          template: body.templateName
-            ? { name: body.templateName, language: str(data.templateLanguage) ?? 'en', params: templateParams }
-            : undefined,
+          template:
+            reference || body.templateName
+              ? {
+                  ...(templateGroupId ? { templateGroupId } : templateId ? { templateId } : { name: body.templateName }),
+                  language: str(data.templateLanguage) ?? 'en',
+                  params: templateParams,
+                }
+              : undefined,
           sourceRef: str(data.sourceRef),
           campaignId: str(data.campaignId),
         };

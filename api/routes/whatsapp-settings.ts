@@ -22,6 +22,7 @@ const lineSchema = z.object({
   verifyToken: z.string(),
   isPrimary: z.boolean(),
   status: z.enum(lineStatuses),
+  ratePerSecond: z.number().int().describe('Messages per second FlowBot sends from this line at most'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -36,6 +37,8 @@ const fields = {
   isPrimary: z.boolean(),
   /** `needs_reauth` is set by FlowBot when Meta rejects the token; a new token clears it. */
   status: z.enum(['active', 'disabled']),
+  /** Meta's throughput of the number: 80 by default, up to 1,000 after Meta's upgrade. */
+  ratePerSecond: z.number().int().min(1).max(1000),
 };
 
 const upsertBody = z.object({
@@ -47,6 +50,7 @@ const upsertBody = z.object({
   verifyToken: fields.verifyToken.optional(),
   isPrimary: fields.isPrimary.optional(),
   status: fields.status.optional(),
+  ratePerSecond: fields.ratePerSecond.optional(),
 });
 
 const updateBody = z
@@ -65,6 +69,7 @@ function present(line: WhatsAppLine): z.infer<typeof lineSchema> {
     verifyToken: line.verifyToken,
     isPrimary: line.isPrimary,
     status: line.status,
+    ratePerSecond: line.ratePerSecond,
     createdAt: line.createdAt.toISOString(),
     updatedAt: line.updatedAt.toISOString(),
   };

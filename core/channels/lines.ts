@@ -43,6 +43,8 @@ export interface LineChanges {
   verifyToken?: string;
   isPrimary?: boolean;
   status?: LineStatus;
+  /** Messages per second the governor lets the line send. */
+  ratePerSecond?: number;
 }
 
 /**
@@ -132,6 +134,7 @@ function createLine(em: EntityManager, box: SecretBox, tenantId: string, changes
     verifyToken: changes.verifyToken ?? randomToken(24),
     isPrimary: false,
     status: changes.status ?? 'active',
+    ...(changes.ratePerSecond !== undefined ? { ratePerSecond: changes.ratePerSecond } : {}),
   });
 }
 
@@ -147,6 +150,7 @@ function applyChanges(line: WhatsAppLine, box: SecretBox, changes: LineChanges):
     if (line.status === 'needs_reauth') line.status = 'active';
   }
   if (changes.status !== undefined) line.status = changes.status;
+  if (changes.ratePerSecond !== undefined) line.ratePerSecond = changes.ratePerSecond;
 }
 
 /** Two tenants racing for the same phone number id: the unique index decides, the loser gets a 409. */

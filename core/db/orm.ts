@@ -6,6 +6,9 @@ import { Migration0002WhatsAppLines } from './migrations/0002-whatsapp-lines';
 import { Migration0003WebhookInbox } from './migrations/0003-webhook-inbox';
 import { Migration0004Flows } from './migrations/0004-flows';
 import { Migration0005Conversations } from './migrations/0005-conversations';
+import { Migration0007Templates } from './migrations/0007-templates';
+import { Migration0008Campaigns } from './migrations/0008-campaigns';
+import { Migration0010Ai } from './migrations/0010-ai';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -13,6 +16,9 @@ const migrationsList = [
   { name: '0003-webhook-inbox', class: Migration0003WebhookInbox },
   { name: '0004-flows', class: Migration0004Flows },
   { name: '0005-conversations', class: Migration0005Conversations },
+  { name: '0007-templates', class: Migration0007Templates },
+  { name: '0008-campaigns', class: Migration0008Campaigns },
+  { name: '0010-ai', class: Migration0010Ai },
 ];
 
 export type Orm = MikroORM;

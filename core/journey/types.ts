@@ -77,6 +77,9 @@ export interface OutboundSend {
   flowId?: string;
   /** Who sends it, stored on the message row: the agent's user id; default 'bot' for a journey step, else 'agent'. */
   sentBy?: string;
+  /** The trigger's sourceRef and campaignId, stored on the message row so its delivery can be looked up. */
+  sourceRef?: string;
+  campaignId?: string;
   message: OutboundMessage;
 }
 

@@ -7,3 +7,9 @@ export const journeyWorkflowId = (key: { tenantId: string; channel: string; line
 
 /** One delivery per outbound message outside a journey step: `message/{idempotencyKey}`. */
 export const deliveryWorkflowId = (idempotencyKey: string): string => `message/${idempotencyKey}`;
+
+/** One flow generation (POST /api/flows/generate): `ai-generation/{generationId}`. */
+export const generationWorkflowId = (generationId: string): string => `ai-generation/${generationId}`;
+
+/** One workflow per campaign (bulk send): `campaign/{tenantId}/{campaignId}`. */
+export const campaignWorkflowId = (tenantId: string, campaignId: string): string => `campaign/${tenantId}/${campaignId}`;

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { graphError, httpStatusOf } from './graph-errors';
 import { envelope, inboundWebhook, statusWebhook, type InboundRequest } from './payloads';
-import { newWamid, type RecordedMessage, type SimulatorConfig, type SimulatorState } from './state';
+import { newWamid, type RecordedMessage, type RecordedRejection, type SimulatorConfig, type SimulatorState } from './state';
+import { createTemplateEndpoints } from './templates';
 import { validateSend } from './validate-send';
 import type { WebhookPoster } from './webhook-poster';
 
@@ -12,6 +13,8 @@ export interface SimRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON, or undefined when the body was empty or not JSON. */
   body: unknown;
+  /** When the request arrived (epoch ms): what rate limits count, before the body is read. Default: now. */
+  receivedAtMs?: number;
 }
 
 export interface SimResponse {
@@ -20,6 +23,8 @@ export interface SimResponse {
 }
 
 const graphMessagesPath = /^\/(v\d+\.\d+)\/([^/]+)\/messages\/?$/;
+const graphTemplatesPath = /^\/v\d+\.\d+\/([^/]+)\/message_templates\/?$/;
+const graphObjectPath = /^\/v\d+\.\d+\/(\d+)\/?$/;
 
 export function createRouter(state: SimulatorState, poster: WebhookPoster) {
   /** Status chains still running, so tests can wait for quiet with GET /_sim/settled. */
@@ -50,25 +55,42 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
     return match?.[1] ?? req.query.get('access_token') ?? undefined;
   }
 
-  function graphMessages(req: SimRequest, apiVersion: string, phoneNumberId: string): SimResponse {
+  const authorized = (req: SimRequest): boolean => {
     const token = bearer(req);
-    if (!token || !state.config.accessTokens.includes(token)) return graphError(190);
+    return token !== undefined && state.config.accessTokens.includes(token);
+  };
+
+  const templates = createTemplateEndpoints({ state, poster, track, generation: () => generation });
+
+  function graphMessages(req: SimRequest, apiVersion: string, phoneNumberId: string): SimResponse {
+    if (!authorized(req)) return graphError(190);
     const checked = validateSend(req.body);
     if (!checked.ok) return graphError(100, checked.details);
     const body = req.body as Record<string, unknown>;
-    const receivedAt = new Date().toISOString();
+    const arrivedAt = req.receivedAtMs ?? Date.now();
+    const receivedAt = new Date(arrivedAt).toISOString();
     if (checked.request.kind === 'read') {
       state.reads.push({ phoneNumberId, messageId: checked.request.messageId, body, receivedAt });
       return { status: 200, body: { success: true } };
     }
     const { to, waId, type } = checked.request;
-    if (!state.takeThroughput(phoneNumberId)) return graphError(130429);
+    const refuse = (code: number, reason: RecordedRejection['reason']): SimResponse => {
+      state.rejections.push({ phoneNumberId, to, code, reason, at: receivedAt });
+      return graphError(code);
+    };
+    const pair = state.pairRateAllows(phoneNumberId, waId, arrivedAt);
+    if (!pair.ok) return refuse(131056, 'pair_rate');
+    if (!state.takeThroughput(phoneNumberId, arrivedAt)) return refuse(130429, 'throughput');
+    pair.commit();
     const failure = state.takeFailure(phoneNumberId, to, waId);
     if (failure) {
+      const code = failure.code ?? (failure.rawBody !== undefined ? (failure.httpStatus ?? 500) : 1);
+      state.rejections.push({ phoneNumberId, to, code, reason: 'injected', at: receivedAt });
       if (failure.rawBody !== undefined) return { status: failure.httpStatus ?? 500, body: failure.rawBody };
-      const code = failure.code ?? 1;
       return graphError(code, failure.message, failure.httpStatus ?? httpStatusOf(code));
     }
+    const refused = type === 'template' ? templates.checkSend(phoneNumberId, body.template) : undefined;
+    if (refused) return refused;
     const message: RecordedMessage = { wamid: newWamid(waId), phoneNumberId, apiVersion, to, waId, type, body, receivedAt };
     state.messages.push(message);
     // Statuses follow the answer (progress waits statusDelayMs first); as with Meta, they may still overtake
@@ -99,7 +121,12 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
       case 'DELETE /_sim/messages':
         state.messages = [];
         state.reads = [];
+        state.rejections = [];
         return { status: 204, body: undefined };
+      case 'GET /_sim/rejections': {
+        const code = req.query.get('code');
+        return { status: 200, body: state.rejections.filter((r) => !code || String(r.code) === code) };
+      }
       case 'GET /_sim/reads':
         return { status: 200, body: state.reads };
       case 'GET /_sim/webhooks': {
@@ -136,6 +163,10 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
         const webhook = await poster.post('inbound', payload, wamid);
         return { status: 200, body: { wamid, webhook } };
       }
+      case 'GET /_sim/templates':
+        return { status: 200, body: state.templates };
+      case 'POST /_sim/templates':
+        return templates.seed(body);
       case 'POST /_sim/events': {
         if (typeof body.field !== 'string') return { status: 400, body: { error: 'field is required' } };
         const webhook = await poster.post(`event:${body.field}`, envelope(state.config.wabaId, body.field, body.value ?? {}));
@@ -153,6 +184,13 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
     }
     const graph = graphMessagesPath.exec(req.path);
     if (graph && req.method === 'POST') return graphMessages(req, graph[1], decodeURIComponent(graph[2]));
+    const waba = graphTemplatesPath.exec(req.path);
+    const object = graphObjectPath.exec(req.path);
+    if ((waba || (object && req.method === 'POST')) && !authorized(req)) return graphError(190);
+    if (waba && req.method === 'GET') return templates.list(req, decodeURIComponent(waba[1]));
+    if (waba && req.method === 'POST') return templates.create(req, decodeURIComponent(waba[1]));
+    if (waba && req.method === 'DELETE') return templates.remove(req, decodeURIComponent(waba[1]));
+    if (object && req.method === 'POST') return templates.edit(req, object[1]);
     return graphError(2500, `Unknown path components: ${req.path}`);
   };
 }

@@ -50,9 +50,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const route = createRouter(state, new WebhookPoster(state, opts.appSecret));
 
   const server = http.createServer(async (req, res) => {
+    const receivedAtMs = Date.now();
     try {
       const url = new URL(req.url ?? '/', 'http://simulator');
-      const simReq: SimRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: await readBody(req) };
+      const simReq: SimRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: await readBody(req), receivedAtMs };
       const { status, body } = await route(simReq);
       if (body === undefined) {
         res.writeHead(status).end();

@@ -25,8 +25,13 @@ export interface SimulatorConfig {
   webhookUrl?: string;
   /** Bearer tokens the Graph endpoints accept. */
   accessTokens: string[];
-  /** Sends per second accepted from one phone number; beyond it, error 130429. Null: unlimited. */
+  /** Sends per second accepted from one phone number, counted over any sliding second; beyond it, error 130429. Null: unlimited. */
   rateLimitPerSecond: number | null;
+  /**
+   * The pair rate to one recipient: one message per `intervalMs` sustained, `burst` back to back; beyond it,
+   * error 131056. Null: unlimited.
+   */
+  pairRate: { intervalMs: number; burst: number } | null;
   failNext: InjectedFailure[];
   /** Pause before each automatic status webhook. */
   statusDelayMs: number;
@@ -42,6 +47,38 @@ export interface SimulatorConfig {
   wabaId: string;
   /** Display numbers per phone number id; default derived from the id. */
   displayPhoneNumbers: Record<string, string>;
+  /** How long Meta's review of a new or edited template takes before its status webhook. */
+  templateReviewDelayMs: number;
+  /** What the review decides; PENDING: it never decides. */
+  templateReviewOutcome: 'APPROVED' | 'REJECTED' | 'PENDING';
+  /** The largest page GET message_templates answers (its `limit` is capped to it); default page 25, as Graph's. */
+  templatePageLimit: number;
+  /** Refuse sends of templates the simulator does not hold (132001), as Meta does; off, only known ones are checked. */
+  strictTemplates: boolean;
+  /** Sends of these templates fail with the code: keyed by template name, or `name@phoneNumberId` for one line. */
+  failTemplates: Record<string, number>;
+}
+
+/** A message template of a WABA, as the simulator's Business Management endpoints hold it. */
+export interface SimTemplate {
+  id: string;
+  wabaId: string;
+  name: string;
+  language: string;
+  category: string;
+  components: unknown[];
+  status: 'APPROVED' | 'PENDING' | 'REJECTED' | 'PAUSED' | 'DISABLED';
+  rejectedReason?: string;
+}
+
+/** A send the simulator refused with an error, and why: `throughput`, `pair_rate`, or `injected`. */
+export interface RecordedRejection {
+  phoneNumberId: string;
+  to: string;
+  /** The Graph error code answered; the HTTP status for an injected non-Graph answer (`rawBody`). */
+  code: number;
+  reason: 'throughput' | 'pair_rate' | 'injected';
+  at: string;
 }
 
 export interface RecordedMessage {
@@ -87,6 +124,7 @@ export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; 
   webhookUrl: opts.webhookUrl,
   accessTokens: [opts.accessToken],
   rateLimitPerSecond: null,
+  pairRate: null,
   failNext: [],
   statusDelayMs: 20,
   autoStatuses: ['sent', 'delivered', 'read'],
@@ -96,6 +134,11 @@ export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; 
   webhookRetryDelayMs: 100,
   wabaId: opts.wabaId ?? '100000000000001',
   displayPhoneNumbers: {},
+  templateReviewDelayMs: 300,
+  templateReviewOutcome: 'APPROVED',
+  templatePageLimit: 100,
+  strictTemplates: false,
+  failTemplates: {},
 });
 
 export class SimulatorState {
@@ -103,7 +146,11 @@ export class SimulatorState {
   messages: RecordedMessage[] = [];
   reads: RecordedRead[] = [];
   webhooks: RecordedWebhook[] = [];
+  templates: SimTemplate[] = [];
+  rejections: RecordedRejection[] = [];
   private readonly sendTimes = new Map<string, number[]>();
+  /** Per phone number id and recipient: the theoretical time of the next message at the pair rate. */
+  private readonly pairTat = new Map<string, number>();
   private webhookSeq = 0;
 
   constructor(private readonly initial: () => SimulatorConfig) {
@@ -122,7 +169,10 @@ export class SimulatorState {
     this.messages = [];
     this.reads = [];
     this.webhooks = [];
+    this.templates = [];
+    this.rejections = [];
     this.sendTimes.clear();
+    this.pairTat.clear();
   }
 
   /** Counts a send against the line's per-second budget; false when it is over. */
@@ -137,6 +187,16 @@ export class SimulatorState {
     recent.push(now);
     this.sendTimes.set(phoneNumberId, recent);
     return true;
+  }
+
+  /** Whether one more message to this recipient keeps within the pair rate; `commit` counts it. */
+  pairRateAllows(phoneNumberId: string, waId: string, now = Date.now()): { ok: boolean; commit: () => void } {
+    const pair = this.config.pairRate;
+    if (!pair) return { ok: true, commit: () => undefined };
+    const key = `${phoneNumberId}/${waId}`;
+    const tat = Math.max(this.pairTat.get(key) ?? now, now);
+    const ok = tat - now <= pair.intervalMs * (pair.burst - 1);
+    return { ok, commit: () => void this.pairTat.set(key, tat + pair.intervalMs) };
   }
 
   /** The first injected failure that applies to this send, removed from the queue. */

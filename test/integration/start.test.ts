@@ -114,9 +114,12 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
       WHATSAPP_SIMULATOR_PORT: String(await freePort()),
+      OPENAI_SIMULATOR_PORT: String(await freePort()),
+      WORKER_METRICS_PORT: String(await freePort()),
+      TEMPORAL_METRICS_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
     };
-    for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL', 'WHATSAPP_GRAPH_URL', 'WHATSAPP_SIMULATOR', 'META_APP_SECRET']) delete env[name];
+    for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL', 'WHATSAPP_GRAPH_URL', 'WHATSAPP_SIMULATOR', 'META_APP_SECRET', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'OPENAI_SIMULATOR']) delete env[name];
   }, 60_000);
 
   afterAll(async () => {
@@ -151,6 +154,15 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
     expect(inbound.status).toBe(200);
     const delivered = (await inbound.json()) as { webhook: { delivered: boolean } };
     expect(delivered.webhook.delivered).toBe(true);
+
+    // And the OpenAI simulator, as the installation's AI provider: a flow can be generated offline.
+    expect(first.output).toContain(`OpenAI simulator    http://127.0.0.1:${env.OPENAI_SIMULATOR_PORT}/v1`);
+    const cookie = (await login(adminPassword)).headers.get('set-cookie')!.split(';')[0];
+    const form = new FormData();
+    form.set('prompt', 'Create a support flow for a pizza restaurant');
+    const generated = await fetch(`${apiUrl}/api/flows/generate`, { method: 'POST', headers: { cookie }, body: form });
+    expect(generated.status).toBe(200);
+    expect(((await generated.json()) as { nodeCount: number }).nodeCount).toBeGreaterThan(1);
   }, 60_000);
 
   it('stops everything on Ctrl-C and exits 0', async () => {

@@ -19,6 +19,11 @@ export interface JourneyStack {
   close(): Promise<void>;
 }
 
+export interface JourneyStackOptions {
+  /** Run the Temporal worker in this process (default); false for a test that runs its own worker processes. */
+  worker?: boolean;
+}
+
 let phoneCounter = 0;
 
 /**
@@ -26,19 +31,23 @@ let phoneCounter = 0;
  * to it), the WhatsApp simulator as its own process, a Temporal worker and the inbox dispatcher, and a
  * tenant with a line whose token the simulator accepts.
  */
-export async function openJourneyStack(): Promise<JourneyStack> {
+export async function openJourneyStack(opts: JourneyStackOptions = {}): Promise<JourneyStack> {
   const appSecret = 'journey-app-secret';
-  const stack = await openTestStack({ META_APP_SECRET: appSecret });
-  const server = http.createServer(stack.app.callback());
+  // The API's port is known before the app exists: the simulator posts webhooks to it, and the API (template
+  // management) calls the simulator as its Graph API.
+  let handle: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  const server = http.createServer((req, res) => handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const sim = await startWhatsAppSimulator({ webhookUrl: `${apiUrl}/api/webhook/whatsapp`, appSecret });
+  const stack = await openTestStack({ META_APP_SECRET: appSecret, WHATSAPP_GRAPH_URL: sim.url });
+  handle = stack.app.callback();
 
   const logger = pino({ level: 'silent' });
   const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
   const config = { ...stack.deps.config, whatsapp: { ...stack.deps.config.whatsapp, graphUrl: sim.url } };
-  const worker: Worker = await createWorker({ config, orm: stack.orm, logger, connection });
-  const running = worker.run();
+  const worker: Worker | undefined = opts.worker === false ? undefined : await createWorker({ config, orm: stack.orm, logger, connection });
+  const running = worker?.run();
   const stopDispatcher = new AbortController();
   const dispatcher = runInboxDispatcher({
     orm: stack.orm,
@@ -66,7 +75,7 @@ export async function openJourneyStack(): Promise<JourneyStack> {
     async close() {
       stopDispatcher.abort();
       await dispatcher;
-      worker.shutdown();
+      worker?.shutdown();
       await running;
       await connection.close();
       await sim.stop();

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { InboundRequest } from '../../dev/whatsapp-simulator/payloads';
-import type { RecordedMessage, RecordedRead, RecordedWebhook, SimulatorConfig } from '../../dev/whatsapp-simulator/state';
+import type { RecordedMessage, RecordedRead, RecordedRejection, RecordedWebhook, SimTemplate, SimulatorConfig } from '../../dev/whatsapp-simulator/state';
 
 export interface SimulatorProcess {
   /** The Graph base URL to give createWhatsAppClient / WHATSAPP_GRAPH_URL. */
@@ -12,6 +12,8 @@ export interface SimulatorProcess {
   /** What the simulator accepted, in order. */
   messages(filter?: { to?: string; phoneNumberId?: string }): Promise<RecordedMessage[]>;
   reads(): Promise<RecordedRead[]>;
+  /** Sends it refused with an error (rate limits, injected failures), optionally of one Graph code. */
+  rejections(filter?: { code?: number }): Promise<RecordedRejection[]>;
   /** Webhooks it posted and the answers it got, optionally only those about one message or of one kind. */
   webhooks(filter?: { messageId?: string; kind?: string }): Promise<RecordedWebhook[]>;
   /** A customer writes: the simulator posts the signed webhook and answers once it was delivered. */
@@ -19,6 +21,10 @@ export interface SimulatorProcess {
   /** Posts a webhook of any other field (account_update, message_template_status_update, …). */
   event(field: string, value: unknown): Promise<{ webhook: RecordedWebhook }>;
   configure(patch: Partial<SimulatorConfig>): Promise<SimulatorConfig>;
+  /** The message templates it holds, of every WABA. */
+  templates(): Promise<SimTemplate[]>;
+  /** A template as if made in Meta's own tools (APPROVED unless a status is given). */
+  seedTemplate(t: { wabaId: string; name: string; language: string; status?: SimTemplate['status']; category?: string }): Promise<SimTemplate>;
   /** Resolves when no status webhook is pending. */
   settled(): Promise<void>;
   /** Forgets everything and restores the starting configuration. */
@@ -33,7 +39,7 @@ const simulatorMain = path.join(__dirname, '..', '..', 'dev', 'whatsapp-simulato
  * less relative imports), so the child compiles each .ts file on require with @swc/core — the compiler jest
  * already uses — registered by this small bootstrap before loading the simulator's main.
  */
-const bootstrap = (swcPath: string, mainPath: string) => `
+export const bootstrap = (swcPath: string, mainPath: string) => `
 const fs = require('node:fs');
 const swc = require(${JSON.stringify(swcPath)});
 require.extensions['.ts'] = (module, filename) => {
@@ -95,10 +101,13 @@ export async function startWhatsAppSimulator(opts: { webhookUrl?: string; appSec
     accessToken,
     messages: (filter) => call('GET', `messages${query(filter)}`),
     reads: () => call('GET', 'reads'),
+    rejections: (filter) => call('GET', `rejections${query({ code: filter?.code?.toString() })}`),
     webhooks: (filter) => call('GET', `webhooks${query(filter)}`),
     inbound: (req) => call('POST', 'inbound', req),
     event: (field, value) => call('POST', 'events', { field, value }),
     configure: (patch) => call('POST', 'config', patch),
+    templates: () => call('GET', 'templates'),
+    seedTemplate: (t) => call('POST', 'templates', t),
     settled: () => call('GET', 'settled'),
     reset: () => call('POST', 'reset'),
     async stop() {

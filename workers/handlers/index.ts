@@ -1,5 +1,7 @@
 import type { TemporalHandle } from '../../core/temporal/connect';
 import { InboxHandlerRegistry } from '../inbox-dispatcher';
+import { templateEventsHandler } from './template-events';
+import { userPreferencesHandler } from './user-preferences';
 import { whatsappInboundHandler } from './whatsapp-inbound';
 import { whatsappStatusHandler } from './whatsapp-status';
 
@@ -8,5 +10,7 @@ export function journeyInboxHandlers(deps: { temporal: TemporalHandle }): InboxH
   const registry = new InboxHandlerRegistry();
   registry.register('message', whatsappInboundHandler(deps));
   registry.register('status', whatsappStatusHandler());
+  registry.register('other', templateEventsHandler(registry.get('other')));
+  registry.register('other', userPreferencesHandler(registry.get('other')));
   return registry;
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { replyIdOf, type InboundContent } from '../../core/channels/inbound';
 import { findLineByPhoneNumberId } from '../../core/channels/lines';
+import { applyOptOutKeyword } from '../../core/contacts/opt-out';
 import { upsertConversation } from '../../core/conversations/store';
 import { newId } from '../../core/ids';
 import type { InboxRow } from '../../core/inbox/webhook-inbox';
@@ -73,6 +74,11 @@ export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
          status = case when status = 'closed' then 'bot' else status end, updated_at = now() where id = ?`,
       [message.receivedAt, message.receivedAt, (message.text ?? `[${event.content.type}]`).slice(0, 500), message.receivedAt, message.receivedAt, conversation.id],
     );
+    // STOP / START (the tenant's keywords) opt the contact out of campaigns, or back in; the journey still hears it.
+    if (event.content.type === 'text' || event.content.type === 'quick_reply') {
+      const change = await applyOptOutKeyword(ctx.em, { tenantId: key.tenantId, contact: key.contact, text: message.text });
+      if (change) ctx.logger.info({ contact: key.contact, change }, 'opt-out keyword');
+    }
     await signalJourney(deps.temporal, key, { name: 'inbound', arg: message });
   };
 }

@@ -69,6 +69,8 @@ export interface Carried {
   seen: string[];
   lastError?: string;
   history: JourneyState['history'];
+  /** The running flow's trigger said where it came from; its messages carry it (delivery look-ups). */
+  tags?: { sourceRef?: string; campaignId?: string };
 }
 
 export interface JourneyInput extends JourneyKey {
@@ -122,7 +124,7 @@ export async function journey(input: JourneyInput): Promise<void> {
       memory,
       send: async (message: OutboundMessage) => {
         const idempotencyKey = `${sendKeyPrefix}/${++s.sendSeq}`;
-        await act.sendMessage({ key, idempotencyKey, nodeId: node.id, flowId: s.flow?.flowId, message });
+        await act.sendMessage({ key, idempotencyKey, nodeId: node.id, flowId: s.flow?.flowId, message, ...s.tags });
       },
       callHttp: (req) => http.callHttp(req),
     };
@@ -205,6 +207,7 @@ export async function journey(input: JourneyInput): Promise<void> {
     const flow = await loadFlow(trigger.flowId, trigger.version);
     if (!flow) return;
     s.variables = { ...trigger.variables };
+    s.tags = trigger.sourceRef || trigger.campaignId ? { sourceRef: trigger.sourceRef, campaignId: trigger.campaignId } : undefined;
     upsertSearchAttributes([
       { key: sa.SourceRef, value: trigger.sourceRef ?? null },
       { key: sa.CampaignId, value: trigger.campaignId ?? null },
@@ -212,7 +215,11 @@ export async function journey(input: JourneyInput): Promise<void> {
     await enterFlow(flow, trigger.startNodeType);
     if (trigger.template && s.flow) {
       // Combined mode: an approved template opens the conversation; the reply continues the flow.
-      await context(startNodeOf(flow, trigger.startNodeType)!).send({ type: 'template', ...trigger.template });
+      try {
+        await context(startNodeOf(flow, trigger.startNodeType)!).send({ type: 'template', ...trigger.template });
+      } catch (err) {
+        return finishFlow('failed', `the opening template could not be sent: ${failureMessage(err)}`);
+      }
       s.waiting = { kind: 'template_reply' };
       await record();
     }

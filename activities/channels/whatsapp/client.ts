@@ -1,17 +1,9 @@
 import { ChannelSendError } from '../../../core/channels/errors';
 import { outboundMessageSchema, type OutboundMessage } from '../../../core/channels/outbound';
-import { classifyGraphError, classifyNetworkError } from './errors';
+import { graphRequest, type GraphOptions } from './graph-request';
 import { toCloudApiMessage, toCloudApiRead } from './wire';
 
-export interface WhatsAppClientOptions {
-  /** e.g. https://graph.facebook.com, or the simulator's URL. */
-  graphUrl: string;
-  /** e.g. v25.0 */
-  apiVersion: string;
-  fetch?: typeof fetch;
-  /** Per request; default 15 s. */
-  timeoutMs?: number;
-}
+export type WhatsAppClientOptions = GraphOptions;
 
 export interface SendMessageRequest {
   /** The business phone number id the message leaves from (the line). */
@@ -25,6 +17,12 @@ export interface SendMessageRequest {
    * never sent; deduplication is the caller's job. Kept so call sites and logs can carry it.
    */
   idempotencyKey?: string;
+  /**
+   * Called once, right before the provider call (after the line's governor gave the send its slot): where the
+   * caller durably records that the call is being made, so that after a crash it knows which sends may have
+   * gone out. A failure here stops the send.
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 export interface SentMessage {
@@ -41,41 +39,18 @@ export interface WhatsAppClient {
 }
 
 export function createWhatsAppClient(opts: WhatsAppClientOptions): WhatsAppClient {
-  const doFetch = opts.fetch ?? fetch;
-  const timeoutMs = opts.timeoutMs ?? 15_000;
-  const base = `${opts.graphUrl.replace(/\/+$/, '')}/${opts.apiVersion}`;
-
-  async function post(phoneNumberId: string, accessToken: string, body: unknown): Promise<unknown> {
-    let res: Response;
-    let text: string;
-    try {
-      res = await doFetch(`${base}/${encodeURIComponent(phoneNumberId)}/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      text = await res.text();
-    } catch (err) {
-      throw classifyNetworkError(err);
-    }
-    let json: unknown = text;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Proxies and outages answer HTML; the status alone then classifies it.
-    }
-    if (!res.ok) throw classifyGraphError(res.status, json, res.headers.get('retry-after'));
-    return json;
-  }
+  const request = graphRequest(opts);
+  const post = (phoneNumberId: string, accessToken: string, body: unknown) =>
+    request('POST', `${encodeURIComponent(phoneNumberId)}/messages`, accessToken, { body });
 
   return {
-    async sendMessage({ phoneNumberId, accessToken, to, message }) {
+    async sendMessage({ phoneNumberId, accessToken, to, message, beforeSend }) {
       const parsed = outboundMessageSchema.safeParse(message);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
         throw new ChannelSendError({ errorClass: 'definitive', message: `Invalid outbound message: ${issues}` });
       }
+      await beforeSend?.();
       const answer = (await post(phoneNumberId, accessToken, toCloudApiMessage(to, parsed.data))) as {
         messages?: { id?: unknown }[];
         contacts?: { wa_id?: unknown }[];

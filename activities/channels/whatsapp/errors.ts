@@ -54,6 +54,8 @@ interface GraphErrorBody {
   code?: unknown;
   error_subcode?: unknown;
   error_data?: { details?: unknown };
+  /** Management endpoints (templates) explain validation errors here rather than in error_data. */
+  error_user_msg?: unknown;
   fbtrace_id?: unknown;
 }
 
@@ -89,7 +91,7 @@ export function classifyGraphError(httpStatus: number, body: unknown, retryAfter
     code,
     subcode: asNumber(error.error_subcode),
     httpStatus,
-    details: asString(error.error_data?.details),
+    details: asString(error.error_data?.details) ?? asString(error.error_user_msg),
     retryAfterMs: errorClass === 'transient' || errorClass === 'rate_limited' ? retryAfterMs : undefined,
     fbtraceId: asString(error.fbtrace_id),
   });

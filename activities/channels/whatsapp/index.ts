@@ -2,6 +2,14 @@ export { createWhatsAppClient, type SendMessageRequest, type SentMessage, type W
 export { classifyGraphError, classifyNetworkError, classOfGraphCode } from './errors';
 export { verifyMetaSignature } from './signature';
 export {
+  createWhatsAppTemplatesClient,
+  listAllTemplates,
+  type ProviderTemplate,
+  type TemplateDefinition,
+  type TemplatesPage,
+  type WhatsAppTemplatesClient,
+} from './templates';
+export {
   parseWhatsAppWebhook,
   type WhatsAppContact,
   type WhatsAppDeliveryStatus,

@@ -222,7 +222,9 @@ function otherEvent(wabaId: string, field: string, value: unknown, entryTime?: n
   const timestamp = unixSeconds.safeParse(v.timestamp ?? entryTime);
   return compact({
     kind: 'other' as const,
-    dedupeKey: `${field}:${hashOf({ wabaId, field, value })}`,
+    // The entry's time tells apart two identical changes (a template approved, edited, approved again); Meta's
+    // redelivery of the same webhook keeps it.
+    dedupeKey: `${field}:${hashOf({ wabaId, field, value, time: entryTime })}`,
     wabaId,
     field,
     phoneNumberId,

@@ -1,23 +1,33 @@
+import { AiBudgetSchema, AiGenerationSchema, AiProviderSchema, AiUsageSchema } from './ai';
 import { ApiCredentialSchema } from './api-credential';
 import { ApiLogSchema } from './api-log';
+import { CampaignRecipientSchema, CampaignSchema } from './campaign';
+import { ContactOptOutSchema, OptOutSettingsSchema } from './contact-opt-out';
 import { ConversationSchema } from './conversation';
 import { FlowSchema } from './flow';
 import { FlowVersionSchema } from './flow-version';
 import { MessageSchema } from './message';
+import { MessageAttemptSchema } from './message-attempt';
+import { TemplateGroupMemberSchema, TemplateGroupSchema, TemplateSchema } from './template';
 import { TenantSchema } from './tenant';
 import { UserSchema } from './user';
 import { VerificationCodeSchema } from './verification-code';
 import { WhatsAppLineSchema } from './whatsapp-line';
 
+export * from './ai';
 export * from './api-credential';
 export * from './api-log';
+export * from './campaign';
+export * from './contact-opt-out';
 export * from './conversation';
 export * from './flow';
 export * from './flow-version';
 export * from './message';
+export * from './message-attempt';
+export * from './template';
 export * from './tenant';
 export * from './user';
 export * from './verification-code';
 export * from './whatsapp-line';
 
-export const entitySchemas = [TenantSchema, UserSchema, ApiCredentialSchema, VerificationCodeSchema, ApiLogSchema, WhatsAppLineSchema, ConversationSchema, MessageSchema, FlowSchema, FlowVersionSchema];
+export const entitySchemas = [TenantSchema, UserSchema, ApiCredentialSchema, VerificationCodeSchema, ApiLogSchema, WhatsAppLineSchema, ConversationSchema, MessageSchema, FlowSchema, FlowVersionSchema, TemplateSchema, TemplateGroupSchema, TemplateGroupMemberSchema, MessageAttemptSchema, AiProviderSchema, AiBudgetSchema, AiUsageSchema, AiGenerationSchema, CampaignSchema, CampaignRecipientSchema, ContactOptOutSchema, OptOutSettingsSchema];

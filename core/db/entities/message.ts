@@ -23,6 +23,11 @@ export class Message {
   errorTitle?: string | null;
   sentBy?: string | null;
   journeyNode?: string | null;
+  /** The trigger's sourceRef and campaignId, for delivery look-ups (check-sent, outbound-status). */
+  sourceRef?: string | null;
+  campaignId?: string | null;
+  /** The template actually sent (a template id or group is resolved at send time). */
+  templateName?: string | null;
   attempts = 0;
   sentAt?: Date | null;
   deliveredAt?: Date | null;
@@ -50,6 +55,9 @@ export const MessageSchema = new EntitySchema<Message>({
     errorTitle: { type: 'string', nullable: true },
     sentBy: { type: 'string', nullable: true },
     journeyNode: { type: 'string', nullable: true },
+    sourceRef: { type: 'string', nullable: true },
+    campaignId: { type: 'string', nullable: true },
+    templateName: { type: 'string', nullable: true },
     attempts: { type: 'integer' },
     sentAt: { type: 'Date', nullable: true },
     deliveredAt: { type: 'Date', nullable: true },

@@ -9,7 +9,7 @@ export type LineStatus = (typeof lineStatuses)[number];
  * (a partial unique index holds the "at most", core/channels/lines.ts the "at least").
  */
 export class WhatsAppLine {
-  [OptionalProps]?: 'isPrimary' | 'status' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'isPrimary' | 'status' | 'ratePerSecond' | 'createdAt' | 'updatedAt';
   id!: string;
   tenantId!: string;
   phoneNumberId!: string;
@@ -23,6 +23,8 @@ export class WhatsAppLine {
   verifyToken!: string;
   isPrimary = false;
   status: LineStatus = 'active';
+  /** Messages per second the line may send (Meta: 80 by default, up to 1,000); core/channels/rate-governor.ts keeps to it. */
+  ratePerSecond = 80;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
 }
@@ -41,6 +43,7 @@ export const WhatsAppLineSchema = new EntitySchema<WhatsAppLine>({
     verifyToken: { type: 'string' },
     isPrimary: { type: 'boolean' },
     status: { type: 'string' },
+    ratePerSecond: { type: 'integer' },
     createdAt: { type: 'Date', onCreate: () => new Date() },
     updatedAt: { type: 'Date', onCreate: () => new Date(), onUpdate: () => new Date() },
   },

@@ -1,0 +1,67 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { aiFailureTypes, type DraftFlowInput, type DraftFlowResult } from '../../core/ai/activities';
+import { checkGeneratedFlow, flowRequestMessages, flowResponseFormat, repairMessages, type GenerationMaterial } from '../../core/ai/flow-generation';
+import { noProviderMessage, resolveProvider } from '../../core/ai/providers';
+import { recordUsage } from '../../core/ai/usage';
+import type { SecretBox } from '../../core/crypto/secret-box';
+import { AiGeneration } from '../../core/db/entities';
+import type { AiDeps } from '.';
+import { clientFor, providerFailure } from './provider-client';
+
+/** Room for a large flow as JSON; an answer cut off at this length is treated as invalid. */
+const maxCompletionTokens = 16_000;
+
+async function materialOf(gen: AiGeneration): Promise<GenerationMaterial> {
+  return {
+    prompt: gen.prompt,
+    ...(gen.documentText ? { document: { name: gen.fileName ?? 'document.pdf', text: gen.documentText } } : {}),
+    ...(gen.imageData && gen.fileType ? { images: [{ contentType: gen.fileType, base64: Buffer.from(gen.imageData).toString('base64') }] } : {}),
+  };
+}
+
+/**
+ * Asks the tenant's generation model for a flow — or, with `repair`, for the corrected flow — with structured
+ * output, records the tokens billed, and checks the answer against the flow schema. Not idempotent in cost:
+ * a retry is a new call and is billed (and recorded) again; its outcome is the same kind of answer.
+ */
+export function draftFlowActivity(deps: { orm: MikroORM; box: SecretBox; ai: AiDeps }) {
+  return async function draftFlow(input: DraftFlowInput): Promise<DraftFlowResult> {
+    const em = deps.orm.em.fork();
+    const gen = await em.findOne(AiGeneration, { id: input.generationId, tenantId: input.tenantId }, { populate: ['imageData'] });
+    if (!gen) throw ApplicationFailure.nonRetryable(`Generation ${input.generationId} not found`, 'generation_missing');
+    const provider = await resolveProvider(em, deps.box, deps.ai.fallback, input.tenantId, 'generation');
+    if (!provider) throw ApplicationFailure.nonRetryable(noProviderMessage, aiFailureTypes.notConfigured);
+
+    const messages = [...flowRequestMessages(await materialOf(gen)), ...(input.repair ? repairMessages(input.repair.answer, input.repair.errors) : [])];
+    let completion: ChatCompletion;
+    try {
+      completion = await clientFor(provider, { timeoutMs: deps.ai.requestTimeoutMs }).chat.completions.create({
+        model: provider.model,
+        messages,
+        response_format: flowResponseFormat(),
+        max_completion_tokens: maxCompletionTokens,
+      });
+    } catch (err) {
+      throw providerFailure(err, provider);
+    }
+    await recordUsage(em, {
+      tenantId: input.tenantId,
+      providerId: provider.providerId,
+      providerName: provider.name,
+      model: completion.model || provider.model,
+      purpose: 'generation',
+      promptTokens: completion.usage?.prompt_tokens ?? 0,
+      completionTokens: completion.usage?.completion_tokens ?? 0,
+      reference: `generation/${gen.id}`,
+    });
+
+    const choice = completion.choices[0];
+    const answer = choice?.message.content ?? '';
+    const common = { answer, provider: provider.name, model: provider.model };
+    if (choice?.message.refusal) return { ...common, ok: false, errors: [`the model refused: ${choice.message.refusal}`] };
+    if (choice?.finish_reason === 'length') return { ...common, ok: false, errors: ['the answer was cut off: make the flow smaller'] };
+    return { ...common, ...checkGeneratedFlow(answer) };
+  };
+}

@@ -1,0 +1,1 @@
+export { campaignActivities, type SendFn } from './page';

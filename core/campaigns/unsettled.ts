@@ -1,0 +1,105 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/**
+ * Campaign sends whose outcome a crash hid. A send is "made" once its message row counts an attempt
+ * (`messages.attempts`, incremented right before the provider call); a worker killed between that moment and
+ * storing the provider's answer leaves a message that may or may not have gone out, and the Cloud API has no
+ * idempotency key to ask. Sending it again could give the customer two messages; not sending it could give
+ * them none. So such a recipient is held `in_doubt` until the provider's own word settles it: Meta posts a
+ * status webhook for every message it accepted, and a status for a message id we do not know, to a contact
+ * whose only message in flight is that campaign send, is that send (adoptUnknownStatus). Only after a grace
+ * period without any such sign is it sent again.
+ */
+
+type Conn = ReturnType<EntityManager['getConnection']>;
+
+const messageOf = `m.idempotency_key = 'campaign/' || r2.campaign_id || '/' || r2.id`;
+
+/** The idempotency key of a recipient's message. */
+export const campaignSendKey = (campaignId: string, recipientId: string): string => `campaign/${campaignId}/${recipientId}`;
+
+/**
+ * Recipients a previous page attempt left `sending` (its worker died): each settles by what its message row
+ * says — accepted, refused, made (in doubt), or never made (pending again). Run before a page claims anything.
+ */
+export async function recoverInterruptedSends(conn: Conn, campaignId: string): Promise<number> {
+  const rows = await conn.execute<Array<{ id: string }>>(
+    `update campaign_recipients r set
+       state = case when m.provider_message_id is not null then 'sent'
+                    when m.status = 'failed' then 'failed'
+                    when m.attempts >= r2.attempts then 'in_doubt'
+                    else 'pending' end,
+       message_id = m.id, updated_at = now()
+     from campaign_recipients r2 left join messages m on ${messageOf}
+     where r.id = r2.id and r2.campaign_id = ? and r2.state = 'sending'
+     returning r.id`,
+    [campaignId],
+  );
+  return rows.length;
+}
+
+/**
+ * In-doubt recipients: sent when their message got a provider id meanwhile (a status webhook adopted it),
+ * failed when a status said so, pending (to be sent again) when nothing was heard for `graceMs`. Returns how
+ * many are still in doubt.
+ */
+export async function settleInDoubt(conn: Conn, campaignId: string, graceMs: number): Promise<number> {
+  await conn.execute(
+    `update campaign_recipients r set
+       state = case when m.provider_message_id is not null then 'sent' when m.status = 'failed' then 'failed' else 'pending' end,
+       message_id = m.id, updated_at = now(),
+       last_error = case when m.provider_message_id is null and m.status <> 'failed'
+                         then 'Sent again: a worker stopped during the send and the provider never reported it' else r.last_error end
+     from campaign_recipients r2 left join messages m on ${messageOf}
+     where r.id = r2.id and r2.campaign_id = ? and r2.state = 'in_doubt'
+       and (m.id is null or m.provider_message_id is not null or m.status = 'failed' or r2.updated_at < now() - make_interval(secs => ?::float8 / 1000))`,
+    [campaignId, graceMs],
+  );
+  const [{ count }] = await conn.execute<Array<{ count: string }>>(
+    `select count(*) from campaign_recipients where campaign_id = ? and state in ('in_doubt', 'sending')`,
+    [campaignId],
+  );
+  return Number(count);
+}
+
+/**
+ * A status webhook names a message id we have not stored. If the contact's only outbound message in flight
+ * on that line (an attempt made, no provider id yet) is a campaign send, the status is about it: its worker
+ * died before storing the answer, or has not stored it yet (the same id is stored then). Stores the provider
+ * id on that message; true when it did.
+ */
+export async function adoptUnknownStatus(
+  em: EntityManager,
+  req: { phoneNumberId: string; contact: string; providerMessageId: string; at: Date },
+): Promise<boolean> {
+  const conn = em.getConnection();
+  const inFlight = await conn.execute<Array<{ id: string; idempotency_key: string | null }>>(
+    `select m.id, m.idempotency_key
+     from whatsapp_lines l
+     join conversations c on c.tenant_id = l.tenant_id and c.channel = 'whatsapp' and c.line_id = l.id and c.contact = ?
+     join messages m on m.conversation_id = c.id
+     where l.phone_number_id = ? and m.direction = 'out' and m.provider_message_id is null and m.status = 'queued' and m.attempts > 0
+       and m.created_at > now() - interval '1 day'
+     limit 2`,
+    [req.contact, req.phoneNumberId],
+  );
+  if (inFlight.length !== 1 || !inFlight[0].idempotency_key?.startsWith('campaign/')) return false;
+  const [message] = inFlight;
+  try {
+    const adopted = await conn.execute<Array<{ id: string }>>(
+      `update messages set provider_message_id = ?, status = 'sent', sent_at = coalesce(sent_at, ?), updated_at = now()
+       where id = ? and provider_message_id is null and status = 'queued' returning id`,
+      [req.providerMessageId, req.at, message.id],
+    );
+    if (!adopted.length) return false;
+  } catch {
+    // The id is another message's after all (unique index): not ours to take.
+    return false;
+  }
+  const [, campaignId, recipientId] = message.idempotency_key!.split('/');
+  await conn.execute(
+    `update campaign_recipients set state = 'sent', message_id = ?, updated_at = now() where id = ? and campaign_id = ? and state = 'in_doubt'`,
+    [message.id, recipientId, campaignId],
+  );
+  return true;
+}
