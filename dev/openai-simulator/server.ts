@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRouter, type SimRequest } from './routes';
 import { SimulatorState, type SimulatorConfig } from './state';
+import { readJsonBody } from '../simulators/read-json-body';
 
 export interface SimulatorOptions {
   /** 0 (the default) picks a free port. */
@@ -24,22 +25,7 @@ export interface RunningSimulator {
 /** Images travel as base64 data URLs inside the JSON, so bodies can be large. */
 const maxBodyBytes = 32 * 1024 * 1024;
 
-async function readBody(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) throw new Error('body too large');
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+const readBody = (req: http.IncomingMessage): Promise<unknown> => readJsonBody(req, maxBodyBytes);
 
 export const defaultConfig = (opts: SimulatorOptions): SimulatorConfig => ({
   apiKeys: [...opts.apiKeys],

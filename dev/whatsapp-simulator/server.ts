@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createRouter, type SimRequest } from './routes';
 import { defaultConfig, SimulatorState } from './state';
 import { WebhookPoster } from './webhook-poster';
+import { readJsonBody } from '../simulators/read-json-body';
 
 export interface SimulatorOptions {
   /** 0 (the default) picks a free port. */
@@ -27,22 +28,7 @@ export interface RunningSimulator {
 
 const maxBodyBytes = 5 * 1024 * 1024;
 
-async function readBody(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) throw new Error('body too large');
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+const readBody = (req: http.IncomingMessage): Promise<unknown> => readJsonBody(req, maxBodyBytes);
 
 /** A local stand-in for the WhatsApp Cloud API (graph.facebook.com) plus a control API for tests. */
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
