@@ -22,7 +22,13 @@ const totals = {
   unpricedCalls: z.number().int().meta({ description: 'Calls to models without a known price' }),
 };
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD');
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+  .refine((d) => {
+    const t = new Date(`${d}T00:00:00Z`);
+    return !Number.isNaN(t.getTime()) && t.getUTCFullYear() >= 1970 && t.toISOString().slice(0, 10) === d;
+  }, 'must be a real date, YYYY-MM-DD');
 const tenantQuery = z.string().uuid({ message: 'must be a UUID' }).optional().meta({ description: 'Administrators: another tenant' });
 
 function tenantOf(principal: Principal, tenantId: string | undefined): string {

@@ -28,7 +28,8 @@ const generic = new Set('customer customers support service services company bus
 export function keywordsOf(text: string): string[] {
   const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   const seen = new Set<string>();
-  return words.filter((w) => w.length > 2 && !stopWords.has(w) && !seen.has(w) && (seen.add(w), true));
+  // Words as a person writes them: a 300-character "word" of digits is noise, not a keyword.
+  return words.filter((w) => w.length > 2 && w.length <= 30 && !stopWords.has(w) && !seen.has(w) && (seen.add(w), true));
 }
 
 const titleCase = (words: string[]): string => words.map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');

@@ -101,6 +101,13 @@ describe('POST /api/flows/generate', () => {
     expect(report.byProvider).toEqual([expect.objectContaining({ provider: 'Simulator', calls: 1 })]);
   });
 
+  it('turns a prompt of nonsense into a valid flow, not a 502 (the fuzzer sends such prompts)', async () => {
+    const account = await freshAccount();
+    const res = await generate(account, `${'0'.repeat(300)} ${'x'.repeat(150)}`);
+    expect(res.status).toBe(200);
+    expect(res.body.nodeCount).toBeGreaterThan(1);
+  });
+
   it('builds the flow from the text of an uploaded PDF', async () => {
     const account = await freshAccount();
     const pdf = tinyPdf(['Sunrise Bakery price list', 'Sourdough loaf 6 USD', 'Open Sunday to Friday 7:00-15:00']);

@@ -82,3 +82,12 @@ describe('GET /api/usage/balance', () => {
     expect((await owner.agent.get('/api/usage/balance')).body).toMatchObject({ percentUsed: 1.2, alert: 'none', alertAtPercent: 75 });
   });
 });
+
+it('answers an impossible date with 400 naming the parameter', async () => {
+  const owner = await signedInAccount(stack);
+  for (const from of ['0000-00-00', '2026-02-30']) {
+    const res = await owner.agent.get('/api/usage').query({ from });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/from/);
+  }
+});
