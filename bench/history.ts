@@ -12,14 +12,21 @@ export interface Timeline {
   journeys: number;
   /** From the journey's start to its last completed activity, ms. */
   totalMs: { p50: number; p90: number };
-  workflowTask: { queueMs: { p50: number; p90: number }; runMs: { p50: number; p90: number }; perJourney: number };
+  workflowTask: {
+    /** The first task of a run goes to the task queue shared by all workers; later ones to the worker's sticky queue. */
+    firstQueueMs: { p50: number; p90: number };
+    laterQueueMs: { p50: number; p90: number };
+    runMs: { p50: number; p90: number };
+    perJourney: number;
+  };
   activities: Record<string, { queueMs: { p50: number; p90: number }; runMs: { p50: number; p90: number } }>;
 }
 
 const p = (values: number[]) => ({ p50: round(percentile(values, 50), 0), p90: round(percentile(values, 90), 0) });
 
 export async function journeyTimeline(client: Client, workflowIds: string[]): Promise<Timeline> {
-  const wftQueue: number[] = [];
+  const firstQueue: number[] = [];
+  const laterQueue: number[] = [];
   const wftRun: number[] = [];
   const totals: number[] = [];
   const acts = new Map<string, { queue: number[]; run: number[] }>();
@@ -31,13 +38,16 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
     const at = new Map<number, number>();
     const activityType = new Map<number, string>();
     let first: number | undefined;
+    let wftSeen = 0;
     let lastActivityDone: number | undefined;
     for (const e of events) {
       const eventId = Number(e.eventId);
       const time = tsToMs(e.eventTime);
       at.set(eventId, time);
       first ??= time;
-      if (e.workflowTaskStartedEventAttributes) wftQueue.push(time - at.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId))!);
+      if (e.workflowTaskStartedEventAttributes) {
+        (wftSeen++ === 0 ? firstQueue : laterQueue).push(time - at.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId))!);
+      }
       if (e.workflowTaskCompletedEventAttributes) {
         wftRun.push(time - at.get(Number(e.workflowTaskCompletedEventAttributes.startedEventId))!);
         tasks++;
@@ -63,7 +73,7 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
   return {
     journeys,
     totalMs: p(totals),
-    workflowTask: { queueMs: p(wftQueue), runMs: p(wftRun), perJourney: round(tasks / Math.max(journeys, 1), 1) },
+    workflowTask: { firstQueueMs: p(firstQueue), laterQueueMs: p(laterQueue), runMs: p(wftRun), perJourney: round(tasks / Math.max(journeys, 1), 1) },
     activities: Object.fromEntries([...acts].map(([name, v]) => [name, { queueMs: p(v.queue), runMs: p(v.run) }])),
   };
 }
@@ -73,7 +83,8 @@ export function timelineText(t: Timeline): string {
   const pair = (x: { p50: number; p90: number }) => `${x.p50}/${x.p90}`;
   const acts = Object.entries(t.activities).map(([name, a]) => `${name} wait ${pair(a.queueMs)} run ${pair(a.runMs)}`);
   return (
-    `from start to last activity ${pair(t.totalMs)} ms; ${t.workflowTask.perJourney} workflow tasks each, wait ${pair(t.workflowTask.queueMs)} run ${pair(t.workflowTask.runMs)}; ` +
+    `from start to last activity ${pair(t.totalMs)} ms; ${t.workflowTask.perJourney} workflow tasks each: the first waited ` +
+    `${pair(t.workflowTask.firstQueueMs)} for a worker, later ones ${pair(t.workflowTask.laterQueueMs)}, each ran ${pair(t.workflowTask.runMs)}; ` +
     `${acts.join('; ')} (ms, p50/p90, over ${t.journeys} journeys)`
   );
 }

@@ -108,7 +108,7 @@ export async function benchIngest(
       `ingest: ${s.seconds} s at ${s.concurrency} concurrent after 1 s of warm-up; traffic 80 % statuses, 10 % customer messages, 10 % redeliveries.`,
       `ingest: CPU cores used, ours: ${formatCores(ours.cores)}; bare: ${formatCores(bare.cores)}.`,
       `ingest: while ours ran: ${waitsText(ours.waits)} (bare: ${bare.waits.runnable} runnable); ` +
-        `${round(ours.waits.commits / Math.max(ours.run.ok, 1), 1)} database commits per accepted webhook (API and dispatcher together).`,
+        `${round(ours.waits.commits / Math.max(ours.run.ok, 1), 1)} database transactions per accepted webhook (API and dispatcher together).`,
       `ingest: inbox backlog when the load stopped: ${backlog} events; the dispatcher had handled all ${stored} events ` +
         `${round(drained.ms / 1000, 1)} s later (${round(handledPerSec, 0)} events/s from first webhook to empty inbox)` +
         (drained.inboxLeft ? `, ${drained.inboxLeft} still pending when the bench moved on` : '') +

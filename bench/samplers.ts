@@ -18,7 +18,7 @@ export interface WaitSample {
   waits: Record<string, number>;
   /** Average runnable threads on the machine; NaN when /proc/stat cannot be read. */
   runnable: number;
-  /** Transactions committed in the database while sampling (every process's). */
+  /** Transactions committed in the database while sampling, every process's (a lone statement is one). */
   commits: number;
 }
 

@@ -88,7 +88,7 @@ export async function openStack(log: (line: string) => void): Promise<BenchStack
     const temporalAddress = temporalEnv.address;
     const temporal = await connectTemporal({ address: temporalAddress, namespace: 'default', taskQueue: 'flowbot' });
 
-    const [apiPort, simPort, barePort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [apiPort, simPort, barePort, workerMetricsPort, temporalMetricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const simUrl = `http://127.0.0.1:${simPort}`;
     const bareIngestUrl = `http://127.0.0.1:${barePort}`;
@@ -133,6 +133,9 @@ export async function openStack(log: (line: string) => void): Promise<BenchStack
       META_APP_SECRET: appSecret,
       WHATSAPP_GRAPH_URL: simUrl,
       GRAPH_API_VERSION: API_VERSION,
+      // Ports of our own, so that a stack already running on this machine (npm start, tests) is no obstacle.
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      TEMPORAL_METRICS_PORT: String(temporalMetricsPort),
     };
     const api = node('api', 'api/server.js', [], serviceEnv);
     const worker = node('worker', 'workers/worker.js', [], serviceEnv);

@@ -93,13 +93,13 @@ export async function benchStarts(
   const workerThreadCores = workerThreads.stop();
   // What one start costs Temporal: history events of a journey up to its opening template, and of a bare start.
   const client = stack.temporal.client;
-  const journeyEvents = (await client.workflow.getHandle(journeyWorkflowId({ tenantId: measured[0].tenantId, channel: 'whatsapp', lineId: measured[0].line.id, contact: '972520000000' })).describe()).historyLength;
-  const bareEvents = (await client.workflow.getHandle('bench-start-run-0').describe()).historyLength;
-  const sampled = Array.from({ length: 20 }, (_, k) => Math.floor((k * ours.ok) / 20)).map((i) => {
+  const journeyOf = (i: number) => {
     const tenant = measured[i % measured.length];
     return journeyWorkflowId({ tenantId: tenant.tenantId, channel: 'whatsapp', lineId: tenant.line.id, contact: `97252${String(i).padStart(7, '0')}` });
-  });
-  const timeline = await journeyTimeline(client, sampled);
+  };
+  const journeyEvents = (await client.workflow.getHandle(journeyOf(0)).describe()).historyLength;
+  const bareEvents = (await client.workflow.getHandle('bench-start-run-0').describe()).historyLength;
+  const timeline = await journeyTimeline(client, Array.from({ length: 20 }, (_, k) => journeyOf(Math.floor((k * ours.ok) / 20))));
   const settled = await stack.quiesce();
 
   const oursRate = perSecond(ours.ok, ours.durationMs);
