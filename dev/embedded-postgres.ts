@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { readOrCreateSecretFile } from '../core/secrets';
 import { spawnManaged, waitUntil, type ManagedProcess } from './supervise';
 
 /**
@@ -40,7 +41,7 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedPostgres> {
   const clusterDir = path.join(opts.dataDir, 'postgres');
   const asRoot = process.getuid?.() === 0;
-  const password = readOrCreateSecret(path.join(opts.dataDir, 'postgres-password'));
+  const password = readOrCreateSecretFile(path.join(opts.dataDir, 'postgres-password'), () => randomBytes(24).toString('hex'));
   const appendLog = (message: unknown) => fs.appendFileSync(opts.logFile, `${String(message).trimEnd()}\n`);
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
 
@@ -168,13 +169,3 @@ function makeTraversableForPostgres(dataDir: string): void {
   }
 }
 
-function readOrCreateSecret(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const secret = randomBytes(24).toString('hex');
-    fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    return secret;
-  }
-}

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
+import { readOrCreateSecretFile } from '../secrets';
 
 /**
  * Encryption at rest for the secrets FlowBot must give back in clear (channel access tokens): AES-256-GCM
@@ -74,19 +74,7 @@ export function createSecretBox(secrets: string[]): SecretBox {
  * beyond one machine, set ENCRYPTION_KEY.
  */
 export function loadOrCreateEncryptionKey(dataDir: string): string {
-  const file = path.join(dataDir, 'encryption-key');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    fs.mkdirSync(dataDir, { recursive: true });
-    try {
-      fs.writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      // Another process created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    return fs.readFileSync(file, 'utf8').trim();
-  }
+  return readOrCreateSecretFile(path.join(dataDir, 'encryption-key'), () => randomBytes(32).toString('base64url'));
 }
 
 const boxes = new Map<string, SecretBox>();
