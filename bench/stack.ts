@@ -15,6 +15,7 @@ import { resolveTemporalCli } from '../dev/tools';
 import type { RecordedMessage } from '../dev/whatsapp-simulator/state';
 import { freePort } from '../test/support/free-port';
 import type { BaselineWorkerSettings } from './baseline-worker';
+import { simulatorControl } from '../dev/simulators/control-client';
 
 /**
  * Everything the benchmarks run against, started from scratch in a temporary directory: PostgreSQL
@@ -161,16 +162,7 @@ export async function openStack(log: (line: string) => void): Promise<BenchStack
     ]);
 
     const silenced: Record<string, { autoStatuses: [] }> = {};
-    const simCall = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${simUrl}/_sim/${route}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`simulator ${method} /_sim/${route} answered ${res.status}: ${text}`);
-      return (text ? JSON.parse(text) : undefined) as T;
-    };
+    const simCall = simulatorControl(simUrl);
     const sim: SimulatorClient = {
       url: simUrl,
       accessToken: simToken,

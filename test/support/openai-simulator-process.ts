@@ -3,6 +3,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { RecordedRequest, SimulatorConfig } from '../../dev/openai-simulator/state';
 import { bootstrap } from './whatsapp-simulator-process';
+import { simulatorControl } from '../../dev/simulators/control-client';
 
 export interface OpenAiSimulatorProcess {
   /** Origin of the simulator; the control API is under {url}/_sim/. */
@@ -47,16 +48,7 @@ export async function startOpenAiSimulator(opts: { apiKey?: string } = {}): Prom
     });
   });
 
-  async function call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${started.url}/_sim/${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`openai simulator ${method} /_sim/${route} answered ${res.status}: ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+  const call = simulatorControl(started.url, 'openai simulator');
 
   return {
     ...started,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { simulatorControl } from '../../dev/simulators/control-client';
 import type { InboundRequest } from '../../dev/whatsapp-simulator/payloads';
 import type { RecordedMessage, RecordedRead, RecordedRejection, RecordedWebhook, SimTemplate, SimulatorConfig } from '../../dev/whatsapp-simulator/state';
 
@@ -88,16 +89,7 @@ export async function startWhatsAppSimulator(opts: { webhookUrl?: string; appSec
     });
   });
 
-  async function call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${url}/_sim/${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`simulator ${method} /_sim/${route} answered ${res.status}: ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+  const call = simulatorControl(url);
   const query = (filter: Record<string, string | undefined> = {}) => {
     const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     return q ? `?${q}` : '';
