@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../support/free-port';
+import { stablePort } from '../support/free-port';
 
 /**
  * `npm start` as a new user meets it: the compiled dev/start.js on a fresh DATA_DIR brings up its own
@@ -102,7 +102,7 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
     // As root, PostgreSQL runs as the `postgres` user, who must be able to enter this folder.
     fs.chmodSync(tmp, 0o755);
     dataDir = path.join(tmp, 'data');
-    const port = await freePort();
+    const port = await stablePort();
     apiUrl = `http://127.0.0.1:${port}`;
     env = {
       ...process.env,
@@ -110,13 +110,13 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
       DATA_DIR: dataDir,
       HOST: '127.0.0.1',
       PORT: String(port),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      WHATSAPP_SIMULATOR_PORT: String(await freePort()),
-      OPENAI_SIMULATOR_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: String(await freePort()),
-      TEMPORAL_METRICS_PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: String(await stablePort()),
+      TEMPORAL_PORT: String(await stablePort()),
+      TEMPORAL_UI_PORT: String(await stablePort()),
+      WHATSAPP_SIMULATOR_PORT: String(await stablePort()),
+      OPENAI_SIMULATOR_PORT: String(await stablePort()),
+      WORKER_METRICS_PORT: String(await stablePort()),
+      TEMPORAL_METRICS_PORT: String(await stablePort()),
       LOG_LEVEL: 'warn',
     };
     for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL', 'WHATSAPP_GRAPH_URL', 'WHATSAPP_SIMULATOR', 'META_APP_SECRET', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'OPENAI_SIMULATOR']) delete env[name];
