@@ -17,8 +17,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
  *
  * Two safeguards keep a loaded process from bunching its sends, which the provider would count against the
  * line's second: a send that reaches its slot too late takes a new one rather than going out together with
- * later ones, and each process keeps the moments its own sends left and holds a send until the line's
- * rate-th send before it is a full window (1 s / headroom) old.
+ * later ones, and a send is held until the line's rate-th send before it is a full window (1 s / headroom)
+ * old — counting this process's sends by its own clock, and every process's sends by the database's
+ * (line_rate_buckets.recent_sends), so stalled processes cannot together exceed the rate.
  *
  * When the provider still answers a rate-limit error, the line pauses a moment and slows down for a while;
  * a pair-rate error pushes that recipient's next slot out.
@@ -156,9 +157,9 @@ export class RateGovernor {
   /**
    * Resolves when this send may leave: its pair slot is due and it holds the line's current slot.
    * `beforeLeaving` runs once, just before the slot, right before the send goes (the caller's durable
-   * "sending now" mark). A send that reaches its slot too late takes a new one; then the process's own guard
-   * makes sure it never fires more than the line's rate in any window of 1 s / headroom, whatever its timers
-   * and the scheduler did to the sends before it.
+   * "sending now" mark). A send that reaches its slot too late takes a new one; then the line's guard makes
+   * sure no more than the line's rate leave in any window of 1 s / headroom, whatever timers and schedulers
+   * in any process did to the sends before it.
    */
   async waitForTurn(req: { phoneNumberId: string; contact?: string }, beforeLeaving?: () => Promise<void>): Promise<TurnReport> {
     const started = performance.now();
@@ -197,7 +198,11 @@ export class RateGovernor {
     return { waitedMs: performance.now() - started, retakes };
   }
 
-  /** Holds a send until the `rate`-th send before it (from this process, on this line) is a full window old. */
+  /**
+   * Holds a send until the `rate`-th send before it on this line is a full window old: first among this
+   * process's sends, by this process's clock, which is closest to the moment the request leaves; then among
+   * every process's sends, by the database's clock.
+   */
   private async guard(phoneNumberId: string, rate: number): Promise<void> {
     const windowMs = 1000 / this.options.headroom;
     const log = this.fired.get(phoneNumberId) ?? [];
@@ -208,6 +213,12 @@ export class RateGovernor {
       if (now >= due) break;
       this.stats.guardWaits++;
       await sleep(due - now);
+    }
+    for (;;) {
+      const [row] = await this.conn().execute<Array<{ wait_ms: number }>>(`select line_send_guard(?, ?::float8) as wait_ms`, [phoneNumberId, windowMs]);
+      if (!(row.wait_ms > 0)) break;
+      this.stats.guardWaits++;
+      await sleep(row.wait_ms);
     }
     log.push(performance.now());
     if (log.length > rate) log.splice(0, log.length - rate);

@@ -8,6 +8,7 @@ import { Migration0004Flows } from './migrations/0004-flows';
 import { Migration0005Conversations } from './migrations/0005-conversations';
 import { Migration0007Templates } from './migrations/0007-templates';
 import { Migration0008Campaigns } from './migrations/0008-campaigns';
+import { Migration0009LineSendWindow } from './migrations/0009-line-send-window';
 import { Migration0010Ai } from './migrations/0010-ai';
 
 const migrationsList = [
@@ -19,6 +20,7 @@ const migrationsList = [
   { name: '0007-templates', class: Migration0007Templates },
   { name: '0008-campaigns', class: Migration0008Campaigns },
   { name: '0010-ai', class: Migration0010Ai },
+  { name: '0009-line-send-window', class: Migration0009LineSendWindow },
 ];
 
 export type Orm = MikroORM;

@@ -81,6 +81,27 @@ describe('the per-line send governor', () => {
     expect(governor.stats.retakes + governor.stats.guardWaits).toBeGreaterThan(0);
   });
 
+  it('holds the line to its rate when two stalled processes both send late: the ceiling is the line\'s, not each process\'s', async () => {
+    const line = await newLine(40);
+    // No retaking of late slots: only the line's shared ceiling stands between a stall and a burst.
+    const here = new RateGovernor(stack.orm, { maxRetakes: 0 });
+    const there = new RateGovernor(otherProcessOrm, { maxRetakes: 0 });
+    const turns: number[] = [];
+    const sends = Array.from({ length: 90 }, async (_, i) => {
+      await (i % 2 ? here : there).waitForTurn({ phoneNumberId: line.phoneNumberId });
+      turns.push(performance.now());
+    });
+    for (const at of [400, 1300]) {
+      setTimeout(() => {
+        const until = performance.now() + 200;
+        while (performance.now() < until);
+      }, at);
+    }
+    await Promise.all(sends);
+    expect(busiestWindow(turns, 1000)).toBeLessThanOrEqual(40);
+    expect(here.stats.guardWaits + there.stats.guardWaits).toBeGreaterThan(0);
+  });
+
   it('hands out consecutive slots to a batch, spaced by the line rate', async () => {
     const line = await newLine(50);
     const governor = new RateGovernor(stack.orm, { headroom: 1 });
