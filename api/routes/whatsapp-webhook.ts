@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { parseWhatsAppWebhook, verifyMetaSignature, type WhatsAppWebhookEvent } from '../../activities/channels/whatsapp';
 import { WhatsAppLine } from '../../core/db/entities';
 import { AppError } from '../../core/errors';
-import { storeInboxEvents, type InboxEvent } from '../../core/inbox/webhook-inbox';
+import { inboxWriter, type InboxEvent } from '../../core/inbox/webhook-inbox';
 import type { ApiDeps } from '../deps';
 import { route } from '../route';
 import { successSchema } from '../schemas';
@@ -67,6 +67,7 @@ function logUnknownLines(log: Logger, events: InboxEvent[]): void {
 
 export function whatsappWebhookRoutes(deps: ApiDeps) {
   const { appSecret, verifyToken: globalVerifyToken } = deps.config.whatsapp;
+  const storeInboxEvents = inboxWriter(deps.orm, 'whatsapp');
   return [
     route({
       method: 'get',
@@ -129,7 +130,7 @@ export function whatsappWebhookRoutes(deps: ApiDeps) {
           ctx.state.log?.warn('signed webhook that is not a WhatsApp Business Account webhook; stored as other');
           events = [foreignEnvelope(rawBody, body)];
         }
-        const stored = await storeInboxEvents(em, 'whatsapp', events);
+        const stored = await storeInboxEvents(events);
         logUnknownLines(ctx.state.log, events);
         ctx.state.log?.debug({ events: events.length, stored }, 'WhatsApp webhook stored');
         return { success: true };

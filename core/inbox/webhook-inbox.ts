@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { Coalescer } from '../db/coalescer';
 
 /**
  * The webhook inbox (table `webhook_inbox`): the API writes each provider event here and answers at once;
@@ -33,19 +34,43 @@ export interface InboxRow {
   lastError: string | null;
 }
 
-/** Inserts the events that are new, in one statement; returns how many were new. */
-export async function storeInboxEvents(em: EntityManager, provider: string, events: InboxEvent[]): Promise<number> {
-  if (events.length === 0) return 0;
+type Connection = ReturnType<EntityManager['getConnection']>;
+
+/** Inserts the events that are new, in one statement; returns the dedupe keys that were new. */
+async function insertNew(conn: Connection, provider: string, events: InboxEvent[]): Promise<Set<string>> {
   const rows = events.map((e) => ({ dedupe_key: e.dedupeKey, kind: e.kind, phone_number_id: e.phoneNumberId, tenant_id: e.tenantId, payload: e.payload }));
-  const inserted = await em.getConnection().execute<{ id: string }[]>(
+  const inserted = await conn.execute<{ dedupe_key: string }[]>(
     `insert into webhook_inbox (provider, dedupe_key, kind, phone_number_id, tenant_id, payload)
      select ?, e.dedupe_key, e.kind, e.phone_number_id, e.tenant_id, e.payload
      from jsonb_to_recordset(?::jsonb) as e(dedupe_key text, kind text, phone_number_id text, tenant_id uuid, payload jsonb)
      on conflict (provider, dedupe_key) do nothing
-     returning id`,
+     returning dedupe_key`,
     [provider, JSON.stringify(rows)],
   );
-  return inserted.length;
+  return new Set(inserted.map((r) => r.dedupe_key));
+}
+
+/** Inserts the events that are new, in one statement; returns how many were new. */
+export async function storeInboxEvents(em: EntityManager, provider: string, events: InboxEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  return (await insertNew(em.getConnection(), provider, events)).size;
+}
+
+/**
+ * The API's way in: the events of webhooks arriving together are stored by shared statements (one commit
+ * for many webhooks, which is what bounds ingest), each webhook answered once its own events are committed.
+ * Resolves to how many of the webhook's events were new.
+ */
+export function inboxWriter(orm: MikroORM, provider: string): (events: InboxEvent[]) => Promise<number> {
+  const coalescer = new Coalescer<InboxEvent[], number>(
+    async (webhooks) => {
+      const fresh = await insertNew(orm.em.getConnection(), provider, webhooks.flat());
+      // A key two webhooks of the batch share was new for the first of them only.
+      return webhooks.map((events) => events.filter((e) => fresh.delete(e.dedupeKey)).length);
+    },
+    { maxBatch: 64, maxInFlight: 2 },
+  );
+  return (events) => (events.length === 0 ? Promise.resolve(0) : coalescer.submit(events));
 }
 
 export interface InboxStats {

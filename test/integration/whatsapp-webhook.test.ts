@@ -133,6 +133,16 @@ describe('WhatsApp webhook ingest', () => {
     expect(rows[0].payload).toMatchObject({ messageId: id, content: { type: 'text', text: 'I would like a table for two' }, contact: { waId: '972501234567', name: 'Dana' } });
   });
 
+  it('stores webhooks arriving together (redeliveries among them) once each, every one answered 200', async () => {
+    const line = await connectLine();
+    const ids = Array.from({ length: 12 }, () => wamid());
+    // Each message is delivered three times, all 36 requests in flight at once: they share inbox statements.
+    const answers = await Promise.all([0, 1, 2].flatMap(() => ids.map((id, i) => deliver(messageWebhook(line, id, `message ${i}`)))));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    const rows = await inboxRows('phone_number_id = ?', [line.phoneNumberId]);
+    expect(rows.map((r) => (r.payload as { messageId: string }).messageId).sort()).toEqual([...ids].sort());
+  });
+
   it('checks the signature over the raw bytes as sent, not over re-serialized JSON', async () => {
     const line = await connectLine();
     const id = wamid();
