@@ -50,6 +50,7 @@ const envSchema = z.object({
   WHATSAPP_GRAPH_URL: z.string().url().default('https://graph.facebook.com'),
   GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'a Graph API version such as v25.0').default('v25.0'),
   META_APP_SECRET: z.string().min(1).optional(),
+  META_APP_ID: z.string().regex(/^\d+$/, "Meta's app id (digits only)").optional(),
   WHATSAPP_VERIFY_TOKEN: z.string().min(1).optional(),
   WHATSAPP_SIMULATOR: z.enum(['true', 'false']).optional(),
   METRICS_TOKEN: z.string().min(16).optional(),
@@ -99,9 +100,10 @@ export interface Config {
   encryptionKeys: string[];
   /**
    * graphUrl and apiVersion address the Cloud API (or the simulator); appSecret signs Meta's webhooks;
-   * verifyToken is accepted by the webhook handshake besides each line's own.
+   * verifyToken is accepted by the webhook handshake besides each line's own. appId with appSecret exchange
+   * Embedded Signup's code for a business token (api/routes/whatsapp-onboarding.ts).
    */
-  whatsapp: { graphUrl: string; apiVersion: string; appSecret?: string; verifyToken?: string };
+  whatsapp: { graphUrl: string; apiVersion: string; appSecret?: string; appId?: string; verifyToken?: string };
   /**
    * `npm start` runs the local WhatsApp Cloud API simulator and points the stack at it: by default when no
    * real Graph URL is configured outside production, so a first run can try a journey without Meta.
@@ -160,7 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     verification: { ttlSec: e.VERIFICATION_CODE_TTL_SEC, maxTries: e.VERIFICATION_MAX_TRIES },
     google: { clientId: e.GOOGLE_CLIENT_ID, jwksUrl: e.GOOGLE_JWKS_URL, issuer: e.GOOGLE_ISSUER },
     encryptionKeys: e.ENCRYPTION_KEY,
-    whatsapp: { graphUrl: e.WHATSAPP_GRAPH_URL, apiVersion: e.GRAPH_API_VERSION, appSecret: e.META_APP_SECRET, verifyToken: e.WHATSAPP_VERIFY_TOKEN },
+    whatsapp: { graphUrl: e.WHATSAPP_GRAPH_URL, apiVersion: e.GRAPH_API_VERSION, appSecret: e.META_APP_SECRET, appId: e.META_APP_ID, verifyToken: e.WHATSAPP_VERIFY_TOKEN },
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,

@@ -7,6 +7,7 @@ import { adminNotice, displayDatabaseUrl, prepareDatabase, prepareTemporal, wait
 import { assertPortFree, describeExit, spawnManaged, waitUntil, type ManagedProcess } from './supervise';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { resolveTemporalCli } from './tools';
+import { defaultSimulatorAppId } from './whatsapp-simulator/onboarding';
 
 /**
  * `npm start`: the whole stack on one machine. PostgreSQL (embedded) and the Temporal dev server unless
@@ -177,7 +178,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
     JWT_SECRET: loadOrCreateJwtSecret(config.dataDir, config.jwtSecret),
-    ...(simulator ? { WHATSAPP_GRAPH_URL: simulator.url, META_APP_SECRET: simulator.appSecret } : {}),
+    ...(simulator ? { WHATSAPP_GRAPH_URL: simulator.url, META_APP_SECRET: simulator.appSecret, META_APP_ID: simulator.appId } : {}),
     ...(aiSimulator ? { OPENAI_BASE_URL: aiSimulator.baseUrl, OPENAI_API_KEY: aiSimulator.apiKey } : {}),
   };
   const api = spawnManaged('API', process.execPath, [path.join(distDir, 'api', 'server.js')], { env });
@@ -227,6 +228,7 @@ async function startOpenAiSimulator(config: Config, logsDir: string, stack: Stac
 interface RunningSimulator {
   url: string;
   appSecret: string;
+  appId: string;
   accessToken: string;
 }
 
@@ -236,6 +238,7 @@ interface RunningSimulator {
  */
 async function startSimulator(config: Config, apiBase: string, logsDir: string, stack: Stack): Promise<RunningSimulator> {
   const appSecret = config.whatsapp.appSecret ?? 'flowbot-simulator-app-secret';
+  const appId = config.whatsapp.appId ?? defaultSimulatorAppId;
   const accessToken = 'flowbot-simulator-token';
   say(`Starting the WhatsApp simulator (port ${config.whatsappSimulator.port}) ...`);
   const sim = spawnManaged('WhatsApp simulator', process.execPath, [path.join(distDir, 'dev', 'whatsapp-simulator', 'main.js')], {
@@ -245,6 +248,7 @@ async function startSimulator(config: Config, apiBase: string, logsDir: string, 
       SIM_HOST: '127.0.0.1',
       SIM_WEBHOOK_URL: `${apiBase}/api/webhook/whatsapp`,
       SIM_APP_SECRET: appSecret,
+      SIM_APP_ID: appId,
       SIM_ACCESS_TOKEN: accessToken,
     },
     logFile: path.join(logsDir, 'whatsapp-simulator.log'),
@@ -256,7 +260,7 @@ async function startSimulator(config: Config, apiBase: string, logsDir: string, 
     signal: stack.signal,
     process: sim,
   });
-  return { url, appSecret, accessToken };
+  return { url, appSecret, appId, accessToken };
 }
 
 function printSummary(config: Config, up: RunningStack): void {

@@ -16,6 +16,7 @@ import { triggerRoutes } from './triggers';
 import { usageRoutes } from './usage';
 import { userRoutes } from './users';
 import { verificationRoutes } from './verification';
+import { whatsappOnboardingRoutes } from './whatsapp-onboarding';
 import { whatsappSettingsRoutes } from './whatsapp-settings';
 import { whatsappWebhookRoutes } from './whatsapp-webhook';
 
@@ -36,6 +37,7 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...templateRoutes(deps),
     ...optOutRoutes(deps),
     ...whatsappSettingsRoutes(deps),
+    ...whatsappOnboardingRoutes(deps),
     ...aiSettingsRoutes(deps),
     ...usageRoutes(deps),
     ...whatsappWebhookRoutes(deps),

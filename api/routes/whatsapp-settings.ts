@@ -12,7 +12,7 @@ import { successSchema } from '../schemas';
  * The tenant's WhatsApp lines (Cloud API phone numbers). The access token is stored encrypted and only ever
  * shown masked; the verify token is shown, since it must be pasted into Meta's webhook settings.
  */
-const lineSchema = z.object({
+export const lineSchema = z.object({
   id: z.string().uuid(),
   tenantId: z.string().uuid(),
   phoneNumberId: z.string(),
@@ -58,7 +58,7 @@ const updateBody = z
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change' });
 
-function present(line: WhatsAppLine): z.infer<typeof lineSchema> {
+export function present(line: WhatsAppLine): z.infer<typeof lineSchema> {
   return {
     id: line.id,
     tenantId: line.tenantId,

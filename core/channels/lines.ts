@@ -58,7 +58,11 @@ export async function saveLine(
   em: EntityManager,
   box: SecretBox,
   tenantId: string,
-  target: { id?: string },
+  target: {
+    id?: string;
+    /** The id a new line gets instead of a fresh one: a retired line of the same number coming back. */
+    reuseId?: string;
+  },
   changes: LineChanges,
 ): Promise<{ line: WhatsAppLine; created: boolean }> {
   return wrapUnique(() =>
@@ -80,7 +84,7 @@ export async function saveLine(
         throw new AppError('invalid', 'Invalid body: isPrimary: a tenant always has one primary line; make another line primary instead');
       }
       const created = !line;
-      if (!line) line = createLine(tem, box, tenantId, changes);
+      if (!line) line = createLine(tem, box, tenantId, changes, target.reuseId);
       else applyChanges(line, box, changes);
 
       const hasPrimary = (await tem.count(WhatsAppLine, { tenantId, isPrimary: true, id: { $ne: line.id } })) > 0;
@@ -119,10 +123,10 @@ export const maskedToken = (line: WhatsAppLine): string => `****${line.accessTok
 const tokenContext = (lineId: string) => `whatsapp_lines.access_token:${lineId}`;
 const tokenHint = (token: string) => (token.length >= 12 ? token.slice(-4) : '');
 
-function createLine(em: EntityManager, box: SecretBox, tenantId: string, changes: LineChanges): WhatsAppLine {
+function createLine(em: EntityManager, box: SecretBox, tenantId: string, changes: LineChanges, reuseId?: string): WhatsAppLine {
   const missing = (['phoneNumberId', 'wabaId', 'accessToken'] as const).filter((field) => !changes[field]);
   if (missing.length) throw new AppError('invalid', `Invalid body: ${missing.map((f) => `${f}: required for a new line`).join('; ')}`);
-  const id = newId();
+  const id = reuseId ?? newId();
   return em.create(WhatsAppLine, {
     id,
     tenantId,

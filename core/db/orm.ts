@@ -10,6 +10,7 @@ import { Migration0007Templates } from './migrations/0007-templates';
 import { Migration0008Campaigns } from './migrations/0008-campaigns';
 import { Migration0009LineSendWindow } from './migrations/0009-line-send-window';
 import { Migration0010Ai } from './migrations/0010-ai';
+import { Migration0012LineOnboarding } from './migrations/0012-line-onboarding';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -21,6 +22,7 @@ const migrationsList = [
   { name: '0008-campaigns', class: Migration0008Campaigns },
   { name: '0010-ai', class: Migration0010Ai },
   { name: '0009-line-send-window', class: Migration0009LineSendWindow },
+  { name: '0012-line-onboarding', class: Migration0012LineOnboarding },
 ];
 
 export type Orm = MikroORM;

@@ -17,6 +17,7 @@ const known: Record<number, { title: string; httpStatus: number; details?: strin
     httpStatus: 400,
     details: 'Message failed to send because there were too many messages sent from this phone number in a short period of time',
   },
+  131000: { title: 'Something went wrong', httpStatus: 500 },
   131016: { title: 'Service unavailable', httpStatus: 503 },
   131026: { title: 'Message undeliverable', httpStatus: 400, details: 'Unable to deliver message.' },
   131031: { title: 'Business Account locked', httpStatus: 400 },
@@ -36,6 +37,7 @@ const known: Record<number, { title: string; httpStatus: number; details?: strin
   132000: { title: 'Number of parameters does not match the expected number of params', httpStatus: 400 },
   132001: { title: 'Template name does not exist in the translation', httpStatus: 400 },
   132012: { title: 'Parameter format does not match format in the created template', httpStatus: 400 },
+  133005: { title: 'Two step verification PIN Mismatch', httpStatus: 400 },
 };
 
 export const titleOf = (code: number): string => known[code]?.title ?? 'Something went wrong';

@@ -3,7 +3,7 @@ import { startSimulator } from './server';
 /**
  * The simulator as its own process: `node dist/dev/whatsapp-simulator/main.js`. It is a development tool,
  * not part of FlowBot, so it takes its own SIM_* variables rather than core/config:
- * SIM_PORT (0: any free port), SIM_HOST, SIM_WEBHOOK_URL, SIM_APP_SECRET, SIM_ACCESS_TOKEN, SIM_WABA_ID.
+ * SIM_PORT (0: any free port), SIM_HOST, SIM_WEBHOOK_URL, SIM_APP_SECRET, SIM_ACCESS_TOKEN, SIM_WABA_ID, SIM_APP_ID.
  * Once listening it prints one JSON line, {"event":"listening","url":…}, for whoever started it.
  */
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
@@ -14,6 +14,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     appSecret: env.SIM_APP_SECRET ?? 'simulator-app-secret',
     accessToken: env.SIM_ACCESS_TOKEN ?? 'simulator-access-token',
     wabaId: env.SIM_WABA_ID,
+    appId: env.SIM_APP_ID || undefined,
   });
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: sim.url, port: sim.port })}\n`);
   const stop = () => void sim.close().finally(() => process.exit(0));

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { graphError, httpStatusOf } from './graph-errors';
+import { createOnboardingEndpoints } from './onboarding';
 import { envelope, inboundWebhook, statusWebhook, type InboundRequest } from './payloads';
+import { failureRatesProblem } from './random-failures';
 import { newWamid, type RecordedMessage, type RecordedRejection, type SimulatorConfig, type SimulatorState } from './state';
 import { createTemplateEndpoints } from './templates';
 import { validateSend } from './validate-send';
@@ -57,10 +59,11 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
 
   const authorized = (req: SimRequest): boolean => {
     const token = bearer(req);
-    return token !== undefined && state.config.accessTokens.includes(token);
+    return token !== undefined && (state.config.accessTokens.includes(token) || onboarding.isBusinessToken(token));
   };
 
   const templates = createTemplateEndpoints({ state, poster, track, generation: () => generation });
+  const onboarding = createOnboardingEndpoints(state, poster.appSecret);
 
   function graphMessages(req: SimRequest, apiVersion: string, phoneNumberId: string): SimResponse {
     if (!authorized(req)) return graphError(190);
@@ -88,6 +91,11 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
       state.rejections.push({ phoneNumberId, to, code, reason: 'injected', at: receivedAt });
       if (failure.rawBody !== undefined) return { status: failure.httpStatus ?? 500, body: failure.rawBody };
       return graphError(code, failure.message, failure.httpStatus ?? httpStatusOf(code));
+    }
+    const random = state.randomFailures.draw();
+    if (random) {
+      state.rejections.push({ phoneNumberId, to, code: random.code, reason: 'random', at: receivedAt });
+      return graphError(random.code, undefined, random.httpStatus);
     }
     const refused = type === 'template' ? templates.checkSend(phoneNumberId, body.template) : undefined;
     if (refused) return refused;
@@ -139,8 +147,11 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
         return { status: 204, body: undefined };
       case 'GET /_sim/config':
         return { status: 200, body: state.config };
-      case 'POST /_sim/config':
+      case 'POST /_sim/config': {
+        const problem = failureRatesProblem(body.failureRates);
+        if (problem) return { status: 400, body: { error: problem } };
         return { status: 200, body: state.configure(body as Partial<SimulatorConfig>) };
+      }
       case 'POST /_sim/reset':
         generation++;
         state.reset();
@@ -180,10 +191,15 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
   return async function route(req: SimRequest): Promise<SimResponse> {
     const path = req.path.replace(/\/+$/, '') || '/';
     if (path.startsWith('/_sim/')) {
-      return (await control(req, `${req.method} ${path}`)) ?? { status: 404, body: { error: `no simulator route ${req.method} ${path}` } };
+      const controlRoute = `${req.method} ${path}`;
+      return (await control(req, controlRoute)) ?? onboarding.control(req, controlRoute) ?? { status: 404, body: { error: `no simulator route ${req.method} ${path}` } };
     }
     const graph = graphMessagesPath.exec(req.path);
-    if (graph && req.method === 'POST') return graphMessages(req, graph[1], decodeURIComponent(graph[2]));
+    if (graph && req.method === 'POST') {
+      const answer = graphMessages(req, graph[1], decodeURIComponent(graph[2]));
+      if (state.config.sendLatencyMs > 0) await sleep(state.config.sendLatencyMs);
+      return answer;
+    }
     const waba = graphTemplatesPath.exec(req.path);
     const object = graphObjectPath.exec(req.path);
     if ((waba || (object && req.method === 'POST')) && !authorized(req)) return graphError(190);
@@ -191,6 +207,8 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
     if (waba && req.method === 'POST') return templates.create(req, decodeURIComponent(waba[1]));
     if (waba && req.method === 'DELETE') return templates.remove(req, decodeURIComponent(waba[1]));
     if (object && req.method === 'POST') return templates.edit(req, object[1]);
+    const onboarded = onboarding.graph(req);
+    if (onboarded) return onboarded;
     return graphError(2500, `Unknown path components: ${req.path}`);
   };
 }

@@ -16,6 +16,8 @@ export interface SimulatorOptions {
   /** The bearer token the Graph endpoints accept. */
   accessToken: string;
   wabaId?: string;
+  /** The Meta app's id, for Embedded Signup's code exchange; default defaultSimulatorAppId. */
+  appId?: string;
 }
 
 export interface RunningSimulator {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { RandomFailureSource, type FailureRates } from './random-failures';
+import { defaultSimulatorAppId, OnboardingRegistry } from './onboarding';
 
 export type DeliveryStatus = 'sent' | 'delivered' | 'read';
 
@@ -57,6 +59,19 @@ export interface SimulatorConfig {
   strictTemplates: boolean;
   /** Sends of these templates fail with the code: keyed by template name, or `name@phoneNumberId` for one line. */
   failTemplates: Record<string, number>;
+  /** Shares of sends refused at random (5xx, 130429), from a seeded generator; null: none. Setting it restarts the sequence. */
+  failureRates: FailureRates | null;
+  /** The Meta app's id: Embedded Signup's code exchange (`client_id`) and debug_token's app token must name it. */
+  appId: string;
+  /** How long a signup code from POST /_sim/signup can be exchanged (Meta's are short-lived). */
+  signupCodeTtlMs: number;
+  /** The largest page GET {waba-id}/phone_numbers answers (its `limit` is capped to it); default page 25. */
+  phoneNumberPageLimit: number;
+  /**
+   * How long a send is held before it is answered, after it was accepted (Meta takes a few hundred ms): a
+   * sender that dies meanwhile never learns the wamid of a message that does go out.
+   */
+  sendLatencyMs: number;
 }
 
 /** A message template of a WABA, as the simulator's Business Management endpoints hold it. */
@@ -71,13 +86,13 @@ export interface SimTemplate {
   rejectedReason?: string;
 }
 
-/** A send the simulator refused with an error, and why: `throughput`, `pair_rate`, or `injected`. */
+/** A send the simulator refused with an error, and why: `throughput`, `pair_rate`, `injected`, or `random` (failureRates). */
 export interface RecordedRejection {
   phoneNumberId: string;
   to: string;
   /** The Graph error code answered; the HTTP status for an injected non-Graph answer (`rawBody`). */
   code: number;
-  reason: 'throughput' | 'pair_rate' | 'injected';
+  reason: 'throughput' | 'pair_rate' | 'injected' | 'random';
   at: string;
 }
 
@@ -120,7 +135,7 @@ export interface RecordedWebhook {
   delivered: boolean;
 }
 
-export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; wabaId?: string }): SimulatorConfig => ({
+export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; wabaId?: string; appId?: string }): SimulatorConfig => ({
   webhookUrl: opts.webhookUrl,
   accessTokens: [opts.accessToken],
   rateLimitPerSecond: null,
@@ -139,6 +154,11 @@ export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; 
   templatePageLimit: 100,
   strictTemplates: false,
   failTemplates: {},
+  failureRates: null,
+  appId: opts.appId ?? defaultSimulatorAppId,
+  signupCodeTtlMs: 30_000,
+  phoneNumberPageLimit: 100,
+  sendLatencyMs: 0,
 });
 
 export class SimulatorState {
@@ -152,6 +172,9 @@ export class SimulatorState {
   /** Per phone number id and recipient: the theoretical time of the next message at the pair rate. */
   private readonly pairTat = new Map<string, number>();
   private webhookSeq = 0;
+  readonly randomFailures = new RandomFailureSource();
+  /** WABAs, their phone numbers, signup codes and business tokens (onboarding.ts). */
+  onboarding = new OnboardingRegistry();
 
   constructor(private readonly initial: () => SimulatorConfig) {
     this.config = initial();
@@ -160,12 +183,15 @@ export class SimulatorState {
   /** Fields given replace the current ones; the rest stay. */
   configure(patch: Partial<SimulatorConfig>): SimulatorConfig {
     this.config = { ...this.config, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    if (patch.failureRates !== undefined) this.randomFailures.set(patch.failureRates);
     return this.config;
   }
 
   /** Everything back to how the simulator started. */
   reset(): void {
     this.config = this.initial();
+    this.randomFailures.set(null);
+    this.onboarding = new OnboardingRegistry();
     this.messages = [];
     this.reads = [];
     this.webhooks = [];

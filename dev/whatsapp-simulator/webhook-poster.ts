@@ -9,7 +9,8 @@ import type { RecordedWebhook, SimulatorState } from './state';
 export class WebhookPoster {
   constructor(
     private readonly state: SimulatorState,
-    private readonly appSecret: string,
+    /** The Meta app's secret: it signs webhooks, and the code exchange checks it (onboarding.ts). */
+    readonly appSecret: string,
   ) {}
 
   /** Resolves once the webhook (and its duplicate, if configured) was delivered or retries ran out. */
