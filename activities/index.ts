@@ -5,6 +5,7 @@ import type { SendCounter } from '../core/metrics/registry';
 import { campaignActivities } from './campaign';
 import type { WhatsAppClient } from './channels/whatsapp';
 import { journeyActivities } from './journey';
+import { knowledgeActivities } from './knowledge';
 import type { CodeSender } from './notify/code-sender';
 import { verificationActivities } from './notify/verification';
 
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   sends?: SendCounter;
   /** The installation's AI provider and call timeout (tenants' own providers are read from the database). */
   ai: AiDeps;
+  /** Where uploaded files are kept (DATA_DIR/uploads): the knowledge base reads its documents from there. */
+  uploadsDir: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...verificationActivities({ orm: deps.orm, sender: deps.codeSender }),
     ...journey,
     ...aiActivities(deps),
+    ...knowledgeActivities({ orm: deps.orm, box: deps.box, ai: deps.ai, uploadsDir: deps.uploadsDir }),
     ...campaignActivities({ orm: deps.orm, sendMessage: journey.sendMessage }),
   };
 }

@@ -65,6 +65,13 @@ const envSchema = z.object({
   OPENAI_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
   AI_UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   AI_GENERATION_TIMEOUT_SEC: z.coerce.number().int().positive().default(120),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  UPLOAD_ALLOWED_TYPES: z
+    .string()
+    .default(
+      'application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain,text/markdown,text/html,text/csv,image/png,image/jpeg,image/gif,image/webp',
+    )
+    .transform((v) => v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -125,6 +132,11 @@ export interface Config {
   /** The worker's own /metrics (sends, inbox) and the Temporal SDK's runtime metrics; 0 turns one off. */
   workerMetricsPort: number;
   temporalMetricsPort: number;
+  /**
+   * POST /api/upload and the knowledge base: files are kept under `dir` (DATA_DIR/uploads); a larger file is a
+   * 413, a type (judged by the bytes) not in `allowedTypes` a 415.
+   */
+  uploads: { dir: string; maxBytes: number; allowedTypes: string[] };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -166,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
+    uploads: { dir: path.join(path.resolve(e.DATA_DIR), 'uploads'), maxBytes: e.UPLOAD_MAX_BYTES, allowedTypes: e.UPLOAD_ALLOWED_TYPES },
     openaiSimulator: {
       enabled: e.OPENAI_SIMULATOR ? e.OPENAI_SIMULATOR === 'true' : !env.OPENAI_BASE_URL && !env.OPENAI_API_KEY && e.NODE_ENV !== 'production',
       port: e.OPENAI_SIMULATOR_PORT,

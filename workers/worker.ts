@@ -64,6 +64,7 @@ export async function createWorker(opts: {
       new RateGovernor(opts.orm, opts.governor),
     ),
     ai: aiDepsFromConfig(opts.config),
+    uploadsDir: opts.config.uploads.dir,
     sends: opts.registry ? sendMetrics(opts.registry) : undefined,
   });
   const activities = { ...base, ...opts.activities };

@@ -3,4 +3,6 @@ export { sendVerificationCode } from './verification/send-verification-code';
 export { journey } from './journey/journey';
 export { deliverMessage } from './delivery/deliver-message';
 export { generateFlow } from './ai/generate-flow';
+export { indexKnowledgeDocument } from './knowledge/index-document';
+export { embedSearchQuery } from './knowledge/embed-query';
 export { campaign } from './campaign/campaign';

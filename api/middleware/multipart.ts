@@ -28,6 +28,8 @@ export function multipartBody(opts: { fileFields: string[]; maxFileBytes: number
       try {
         parser = busboy({
           headers: ctx.req.headers,
+          // Browsers and HTTP clients send file names as raw UTF-8 (a Hebrew name stays readable); busboy's default is latin1.
+          defParamCharset: 'utf8',
           limits: { files: opts.fileFields.length, fileSize: opts.maxFileBytes, fields: 20, fieldSize: opts.maxFieldBytes ?? 64 * 1024, parts: 30 },
         });
       } catch (err) {

@@ -9,10 +9,12 @@ import { conversationRoutes } from './conversations';
 import { flowGenerationRoutes } from './flow-generation';
 import { flowRoutes } from './flows';
 import { healthRoutes } from './health';
+import { knowledgeBaseRoutes } from './knowledge-base';
 import { optOutRoutes } from './opt-outs';
 import { socialRoutes } from './social';
 import { templateRoutes } from './templates';
 import { triggerRoutes } from './triggers';
+import { uploadRoutes } from './upload';
 import { usageRoutes } from './usage';
 import { userRoutes } from './users';
 import { verificationRoutes } from './verification';
@@ -39,6 +41,8 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...whatsappSettingsRoutes(deps),
     ...whatsappOnboardingRoutes(deps),
     ...aiSettingsRoutes(deps),
+    ...uploadRoutes(deps),
+    ...knowledgeBaseRoutes(deps),
     ...usageRoutes(deps),
     ...whatsappWebhookRoutes(deps),
   ];

@@ -11,6 +11,7 @@ import { Migration0008Campaigns } from './migrations/0008-campaigns';
 import { Migration0009LineSendWindow } from './migrations/0009-line-send-window';
 import { Migration0010Ai } from './migrations/0010-ai';
 import { Migration0012LineOnboarding } from './migrations/0012-line-onboarding';
+import { Migration0013KnowledgeBase } from './migrations/0013-knowledge-base';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -23,6 +24,7 @@ const migrationsList = [
   { name: '0010-ai', class: Migration0010Ai },
   { name: '0009-line-send-window', class: Migration0009LineSendWindow },
   { name: '0012-line-onboarding', class: Migration0012LineOnboarding },
+  { name: '0013-knowledge-base', class: Migration0013KnowledgeBase },
 ];
 
 export type Orm = MikroORM;

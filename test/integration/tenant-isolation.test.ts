@@ -40,6 +40,7 @@ beforeAll(async () => {
   const templateGroup = (await owner.agent.post('/api/templates/groups').send({ name: 'Private', templateIds: [template.id] })).body;
   const campaign = (await owner.agent.post('/api/templates/bulk-send').send({ templateName: 'hello_utility', recipients: ['+972577000010'] })).body;
   await owner.agent.post('/api/opt-outs').send({ phone: '+972577000011' });
+  const upload = (await owner.agent.post('/api/upload').attach('file', Buffer.from('private notes'), { filename: 'private.txt', contentType: 'text/plain' })).body.file;
   const conversation = await upsertConversation(js.stack.orm.em.fork(), {
     tenantId: owner.user.tenantId,
     channel: 'whatsapp',
@@ -61,6 +62,7 @@ beforeAll(async () => {
     '/api/campaigns/{id}/cancel': { params: { id: campaign.campaignId } },
     '/api/opt-outs/{phone}': { params: { phone: '972577000011' } },
     '/api/settings/ai/{id}': { params: { id: provider.id } },
+    '/api/upload/{id}': { params: { id: upload.id } },
     '/api/templates/{id}': { params: { id: template.id }, body: { put: { category: 'MARKETING' } } },
     '/api/templates/groups/{id}': { params: { id: templateGroup.id }, body: { put: { name: 'Taken over' } } },
     '/api/webhook/flow/{flowId}': { params: { flowId: flow.id }, body: { post: { phone: '+972577000002' } } },
