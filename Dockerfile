@@ -15,8 +15,10 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/dist ./web/dist
-# DATA_DIR (./.data) stays empty when JWT_SECRET and ENCRYPTION_KEY are set, as they must be in production.
-RUN mkdir -p .data && chown node:node .data
+# DATA_DIR (./.data) holds no secret when JWT_SECRET and ENCRYPTION_KEY are set, as they must be in production;
+# its uploads/ folder is where docker-compose.yml mounts the volume the api and worker replicas share (owned by
+# node here, so the new volume is too).
+RUN mkdir -p .data/uploads && chown -R node:node .data
 USER node
 EXPOSE 3000
 CMD ["node", "dist/api/server.js"]
