@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { readPdfPages, UnreadablePdf } from '../documents/pdf';
 import { AppError } from '../errors';
 
 /**
@@ -23,21 +23,6 @@ export function sniffFileType(data: Buffer): GenerationFileType | null {
 /** Text beyond this is cut: about 15 000 tokens, plenty to design a flow from. */
 export const maxDocumentChars = 60_000;
 
-/**
- * unpdf (PDF.js) loads PDF.js as an ES module, which jest's CommonJS runtime cannot, so it runs in a worker
- * thread — which also keeps a hostile or huge PDF away from the process: it gets its own heap limit and is
- * terminated when it takes too long.
- */
-const extractorSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { extractText, getDocumentProxy } = require(workerData.unpdfPath);
-(async () => {
-  const pdf = await getDocumentProxy(new Uint8Array(workerData.bytes), { isEvalSupported: false });
-  const { totalPages, text } = await extractText(pdf, { mergePages: true });
-  parentPort.postMessage({ ok: true, pages: totalPages, text });
-})().catch((err) => parentPort.postMessage({ ok: false, error: String((err && err.message) || err) }));
-`;
-
 export interface ExtractedPdf {
   pages: number;
   text: string;
@@ -46,28 +31,14 @@ export interface ExtractedPdf {
 
 /** A PDF's text, or a 400 that says why there is none (unreadable, or scanned without a text layer). */
 export async function extractPdfText(data: Buffer, opts: { timeoutMs?: number } = {}): Promise<ExtractedPdf> {
-  const worker = new Worker(extractorSource, {
-    eval: true,
-    workerData: { unpdfPath: require.resolve('unpdf'), bytes: data },
-    resourceLimits: { maxOldGenerationSizeMb: 256 },
-  });
+  let pages: string[];
   try {
-    const result = await new Promise<{ ok: true; pages: number; text: string } | { ok: false; error: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new AppError('invalid', 'file: the PDF took too long to read')), opts.timeoutMs ?? 20_000);
-      worker.once('message', (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-      worker.once('error', (err) => {
-        clearTimeout(timer);
-        resolve({ ok: false, error: err.message });
-      });
-    });
-    if (!result.ok) throw new AppError('invalid', `file: not a readable PDF (${result.error.slice(0, 200)})`);
-    const text = result.text.replace(/\u0000/g, '').trim();
-    if (!text) throw new AppError('invalid', 'file: the PDF has no text (a scanned document?): send the pages as an image, or put the text in the prompt');
-    return { pages: result.pages, text: text.slice(0, maxDocumentChars), truncated: text.length > maxDocumentChars };
-  } finally {
-    await worker.terminate();
+    pages = await readPdfPages(data, { timeoutMs: opts.timeoutMs ?? 20_000, maxHeapMb: 256 });
+  } catch (err) {
+    if (err instanceof UnreadablePdf) throw new AppError('invalid', `file: ${err.message}`);
+    throw err;
   }
+  const text = pages.join('\n').trim();
+  if (!text) throw new AppError('invalid', 'file: the PDF has no text (a scanned document?): send the pages as an image, or put the text in the prompt');
+  return { pages: pages.length, text: text.slice(0, maxDocumentChars), truncated: text.length > maxDocumentChars };
 }

@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import { convert } from 'html-to-text';
 import mammoth from 'mammoth';
+import { readPdfPages, UnreadablePdf } from '../documents/pdf';
 import { decodeText, docxType, isIndexable } from '../uploads/file-type';
 
 /**
@@ -18,42 +18,12 @@ export class UnreadableDocument extends Error {
 /** About half a million tokens: more than any FAQ or manual, and a bound on what one document costs to embed. */
 export const maxIndexedChars = 2_000_000;
 
-/**
- * PDF.js (through unpdf) is an ES module jest's CommonJS runtime cannot load, so it runs in a worker thread,
- * which also keeps a hostile or huge PDF away from the worker process: its own heap limit, and a deadline.
- */
-const pdfWorkerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { extractText, getDocumentProxy } = require(workerData.unpdfPath);
-(async () => {
-  const pdf = await getDocumentProxy(new Uint8Array(workerData.bytes), { isEvalSupported: false });
-  const { text } = await extractText(pdf, { mergePages: false });
-  parentPort.postMessage({ ok: true, pages: text });
-})().catch((err) => parentPort.postMessage({ ok: false, error: String((err && err.message) || err) }));
-`;
-
-async function pdfPages(data: Buffer, timeoutMs: number): Promise<string[]> {
-  const worker = new Worker(pdfWorkerSource, {
-    eval: true,
-    workerData: { unpdfPath: require.resolve('unpdf'), bytes: data },
-    resourceLimits: { maxOldGenerationSizeMb: 512 },
-  });
+async function pdfText(data: Buffer, timeoutMs: number): Promise<string> {
   try {
-    const result = await new Promise<{ ok: true; pages: string[] } | { ok: false; error: string }>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: `took longer than ${timeoutMs / 1000} s to read` }), timeoutMs);
-      worker.once('message', (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-      worker.once('error', (err) => {
-        clearTimeout(timer);
-        resolve({ ok: false, error: err.message });
-      });
-    });
-    if (!result.ok) throw new UnreadableDocument(`not a readable PDF (${result.error.slice(0, 200)})`);
-    return result.pages;
-  } finally {
-    await worker.terminate();
+    return (await readPdfPages(data, { timeoutMs, maxHeapMb: 512 })).join('\n\n');
+  } catch (err) {
+    if (err instanceof UnreadablePdf) throw new UnreadableDocument(err.message);
+    throw err;
   }
 }
 
@@ -86,7 +56,7 @@ export interface ExtractedText {
 export async function extractDocumentText(data: Buffer, contentType: string, opts: { pdfTimeoutMs?: number } = {}): Promise<ExtractedText> {
   if (!isIndexable(contentType)) throw new UnreadableDocument(`${contentType} files have no text to index`);
   let text: string;
-  if (contentType === 'application/pdf') text = (await pdfPages(data, opts.pdfTimeoutMs ?? 60_000)).join('\n\n');
+  if (contentType === 'application/pdf') text = await pdfText(data, opts.pdfTimeoutMs ?? 60_000);
   else if (contentType === docxType) text = await docxText(data);
   else {
     const decoded = decodeText(data);
