@@ -5,4 +5,5 @@ export { deliverMessage } from './delivery/deliver-message';
 export { generateFlow } from './ai/generate-flow';
 export { indexKnowledgeDocument } from './knowledge/index-document';
 export { embedSearchQuery } from './knowledge/embed-query';
+export { generateTemplateVariants } from './ai/template-variants';
 export { campaign } from './campaign/campaign';

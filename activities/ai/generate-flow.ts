@@ -1,14 +1,13 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { aiFailureTypes, type DraftFlowInput, type DraftFlowResult } from '../../core/ai/activities';
 import { checkGeneratedFlow, flowRequestMessages, flowResponseFormat, repairMessages, type GenerationMaterial } from '../../core/ai/flow-generation';
+import { assertWithinBudgetForActivity } from '../../core/ai/budget';
 import { noProviderMessage, resolveProvider } from '../../core/ai/providers';
-import { recordUsage } from '../../core/ai/usage';
 import type { SecretBox } from '../../core/crypto/secret-box';
 import { AiGeneration } from '../../core/db/entities';
 import type { AiDeps } from '.';
-import { clientFor, providerFailure } from './provider-client';
+import { billedChatCompletion } from './billed-chat';
 
 /** Room for a large flow as JSON; an answer cut off at this length is treated as invalid. */
 const maxCompletionTokens = 16_000;
@@ -33,28 +32,15 @@ export function draftFlowActivity(deps: { orm: MikroORM; box: SecretBox; ai: AiD
     if (!gen) throw ApplicationFailure.nonRetryable(`Generation ${input.generationId} not found`, 'generation_missing');
     const provider = await resolveProvider(em, deps.box, deps.ai.fallback, input.tenantId, 'generation');
     if (!provider) throw ApplicationFailure.nonRetryable(noProviderMessage, aiFailureTypes.notConfigured);
+    await assertWithinBudgetForActivity(em, input.tenantId);
 
     const messages = [...flowRequestMessages(await materialOf(gen)), ...(input.repair ? repairMessages(input.repair.answer, input.repair.errors) : [])];
-    let completion: ChatCompletion;
-    try {
-      completion = await clientFor(provider, { timeoutMs: deps.ai.requestTimeoutMs }).chat.completions.create({
-        model: provider.model,
-        messages,
-        response_format: flowResponseFormat(),
-        max_completion_tokens: maxCompletionTokens,
-      });
-    } catch (err) {
-      throw providerFailure(err, provider);
-    }
-    await recordUsage(em, {
+    const completion = await billedChatCompletion(em, provider, {
       tenantId: input.tenantId,
-      providerId: provider.providerId,
-      providerName: provider.name,
-      model: completion.model || provider.model,
       purpose: 'generation',
-      promptTokens: completion.usage?.prompt_tokens ?? 0,
-      completionTokens: completion.usage?.completion_tokens ?? 0,
       reference: `generation/${gen.id}`,
+      timeoutMs: deps.ai.requestTimeoutMs,
+      request: { messages, response_format: flowResponseFormat(), max_completion_tokens: maxCompletionTokens },
     });
 
     const choice = completion.choices[0];

@@ -4,6 +4,8 @@ import type { FallbackProvider } from '../../core/ai/providers';
 import type { Config } from '../../core/config';
 import type { SecretBox } from '../../core/crypto/secret-box';
 import { draftFlowActivity } from './generate-flow';
+import { answerFromKnowledgeActivity, recordKnowledgeReplyActivity } from './reply';
+import { draftTemplateVariantsActivity } from './variants';
 
 /** What AI activities need beyond the database: the installation's provider, and how long one call may take. */
 export interface AiDeps {
@@ -17,5 +19,10 @@ export function aiDepsFromConfig(config: Config): AiDeps {
 }
 
 export function aiActivities(deps: { orm: MikroORM; box: SecretBox; ai: AiDeps }): AiActivities {
-  return { draftFlow: draftFlowActivity(deps) };
+  return {
+    draftFlow: draftFlowActivity(deps),
+    draftTemplateVariants: draftTemplateVariantsActivity(deps),
+    answerFromKnowledge: answerFromKnowledgeActivity(deps),
+    recordKnowledgeReply: recordKnowledgeReplyActivity(deps),
+  };
 }

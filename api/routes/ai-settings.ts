@@ -33,7 +33,7 @@ const providerSchema = z.object({
 });
 
 const budgetSchema = z.object({
-  monthlyBudgetUsd: z.number().nullable().meta({ description: 'US dollars a calendar month (UTC); null: no budget' }),
+  monthlyBudgetUsd: z.number().nullable().meta({ description: 'US dollars a calendar month (UTC); null: no budget. Once used up, AI calls are refused until the next month (0: AI off)' }),
   alertAtPercent: z.number().int().meta({ description: 'GET /api/usage/balance alerts from this share of the budget' }),
 });
 

@@ -66,7 +66,7 @@ export function flowGenerationRoutes(deps: ApiDeps) {
         200: { description: 'The draft flow', schema: generatedResponse },
         413: { description: 'The file is too large' },
         415: { description: 'The file is neither a PDF nor a PNG, JPEG, GIF or WebP image' },
-        429: { description: `More than ${generationsPerMinute} generations in a minute` },
+        429: { description: `More than ${generationsPerMinute} generations in a minute, or the account's monthly AI budget is used up` },
         502: { description: 'The AI provider failed, or the model kept answering invalid flows; nothing was saved' },
         503: { description: 'The AI provider or the workflow service did not answer in time; nothing was saved' },
       },

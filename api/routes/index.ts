@@ -13,6 +13,7 @@ import { knowledgeBaseRoutes } from './knowledge-base';
 import { optOutRoutes } from './opt-outs';
 import { socialRoutes } from './social';
 import { templateRoutes } from './templates';
+import { templateVariantRoutes } from './template-variants';
 import { triggerRoutes } from './triggers';
 import { uploadRoutes } from './upload';
 import { usageRoutes } from './usage';
@@ -36,6 +37,7 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...flowGenerationRoutes(deps),
     ...conversationRoutes(deps),
     ...campaignRoutes(deps),
+    ...templateVariantRoutes(deps),
     ...templateRoutes(deps),
     ...optOutRoutes(deps),
     ...whatsappSettingsRoutes(deps),

@@ -1,4 +1,6 @@
 import type { FlowGraph } from '../flow/schema';
+import type { KnowledgeReplyInput, KnowledgeReplyResult, RecordKnowledgeReplyInput } from './knowledge-reply';
+import type { VariantProblem, VariantsRequest } from './template-variants';
 
 /** The AI activities workflows call; implemented in activities/ai/. Types only. */
 
@@ -37,6 +39,8 @@ export interface GenerateFlowResult {
 export const aiFailureTypes = {
   /** The model answered an invalid flow twice. */
   invalidFlow: 'invalid_flow',
+  /** No variant the model wrote followed the template rules, even after the repair. */
+  invalidVariants: 'invalid_variants',
   notConfigured: 'ai_not_configured',
   /** The provider refused the key (401/403). */
   auth: 'ai_auth',
@@ -46,9 +50,53 @@ export const aiFailureTypes = {
   rejected: 'ai_rejected',
   /** Network errors, 429 and 5xx: retried, and this type once retries are exhausted. */
   transient: 'ai_transient',
+  /** The tenant's monthly AI budget is used up (core/ai/budget.ts): no call was made. */
+  budgetExceeded: 'ai_budget_exceeded',
 } as const;
+
+export interface DraftVariantsInput {
+  tenantId: string;
+  /** Names the request in the usage rows: `variants/<id>`. */
+  reference: string;
+  request: VariantsRequest;
+  /** A second attempt: the previous answer, what was wrong with it, and the variants kept from it. */
+  repair?: { answer: string; problems: VariantProblem[]; answerErrors: string[]; wanted: number; kept: string[] };
+}
+
+export interface DraftVariantsResult {
+  answer: string;
+  provider: string;
+  model: string;
+  /** The variants that follow the template rules, in the model's order, none a repeat of another or of `repair.kept`. */
+  valid: string[];
+  /** The variants that do not, with why. */
+  problems: VariantProblem[];
+  /** What was wrong with the answer as a whole: not JSON, cut off, refused. */
+  answerErrors: string[];
+}
+
+export interface TemplateVariantsInput {
+  tenantId: string;
+  reference: string;
+  request: VariantsRequest;
+}
+
+export interface TemplateVariantsResult {
+  /** Valid variants, at most as many as requested (fewer when some stayed invalid after the repair). */
+  variants: string[];
+  /** Some variants came from the repair. */
+  repaired: boolean;
+  provider: string;
+  model: string;
+}
 
 export interface AiActivities {
   /** Asks the model for a flow (or its repair) and checks the answer; usage is recorded. */
   draftFlow(input: DraftFlowInput): Promise<DraftFlowResult>;
+  /** Asks the model for template variants (or replacements for broken ones) and checks each; usage is recorded. */
+  draftTemplateVariants(input: DraftVariantsInput): Promise<DraftVariantsResult>;
+  /** Retrieves from the tenant's knowledge base and asks the model for a grounded answer, or says why to hand off. */
+  answerFromKnowledge(input: KnowledgeReplyInput): Promise<KnowledgeReplyResult>;
+  /** Notes on the sent answer's message row which documents it was drawn from. */
+  recordKnowledgeReply(input: RecordKnowledgeReplyInput): Promise<void>;
 }

@@ -83,7 +83,7 @@ type JsonSchema = Record<string, unknown>;
 /** Keywords OpenAI's strict mode refuses; zod may emit them. `oneOf` becomes `anyOf`, which it accepts. */
 const notInStrict = new Set(['$schema', 'minLength', 'maxLength', 'default']);
 
-function strictJsonSchema(node: unknown): unknown {
+export function strictJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(strictJsonSchema);
   if (typeof node !== 'object' || node === null) return node;
   const out: JsonSchema = {};

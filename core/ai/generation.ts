@@ -1,17 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, TimeoutFailure } from '@temporalio/common';
 import type { generateFlow } from '../../workflows/ai/generate-flow';
 import { AiGeneration, type Flow } from '../db/entities';
 import { AppError } from '../errors';
 import { createFlow } from '../flows/repository';
 import { newId } from '../ids';
-import { searchAttributes as sa } from '../temporal/search-attributes';
 import type { TemporalHandle } from '../temporal/connect';
 import { generationWorkflowId } from '../temporal/workflow-ids';
 import { aiFailureTypes, type GenerateFlowResult } from './activities';
+import { assertWithinBudget } from './budget';
 import { extractPdfText, sniffFileType } from './documents';
 import { hasProvider, noProviderMessage, type FallbackProvider } from './providers';
+import { runAiWorkflow } from './run-workflow';
 
 /**
  * POST /api/flows/generate, below HTTP: the request's material is checked and stored, the `generateFlow`
@@ -32,14 +31,13 @@ export interface GeneratedDraft {
   nodeCount: number;
 }
 
-const START_TIMEOUT_MS = 5000;
-
 export async function generateFlowDraft(
   deps: { temporal: TemporalHandle; fallback: FallbackProvider; timeoutSec: number },
   em: EntityManager,
   request: GenerationRequest,
 ): Promise<GeneratedDraft> {
   if (!(await hasProvider(em, deps.fallback, request.tenantId))) throw new AppError('invalid', noProviderMessage);
+  await assertWithinBudget(em, request.tenantId);
   const generation = await storeRequest(em, request);
 
   let result: GenerateFlowResult;
@@ -96,47 +94,27 @@ async function finish(em: EntityManager, generation: AiGeneration, outcome: Part
   await em.nativeUpdate(AiGeneration, { id: generation.id }, { ...outcome, imageData: null, finishedAt: new Date() });
 }
 
-async function runWorkflow(deps: { temporal: TemporalHandle; timeoutSec: number }, generation: AiGeneration): Promise<GenerateFlowResult> {
-  const { temporal } = deps;
-  let handle: WorkflowHandle<typeof generateFlow>;
-  try {
-    handle = await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
-      temporal.client.workflow.start<typeof generateFlow>('generateFlow', {
-        workflowId: generationWorkflowId(generation.id),
-        taskQueue: temporal.taskQueue,
-        args: [{ generationId: generation.id, tenantId: generation.tenantId }],
-        // Nobody waits longer than this for the answer, so nothing should run on after it.
-        workflowExecutionTimeout: `${deps.timeoutSec} seconds`,
-        typedSearchAttributes: [{ key: sa.TenantId, value: generation.tenantId }],
-      }),
-    );
-  } catch {
-    throw new AppError('unavailable', 'Cannot generate a flow right now: the workflow service is unavailable; try again shortly');
-  }
-  try {
-    return await temporal.connection.withDeadline(Date.now() + deps.timeoutSec * 1000 + 2000, () => handle.result());
-  } catch (err) {
-    throw failureOf(err, deps.timeoutSec);
-  }
-}
-
-/** The workflow's failure as the error the caller gets: 502 for what the provider or the model did, 503 for time. */
-function failureOf(err: unknown, timeoutSec: number): AppError {
-  const tooLong = new AppError('unavailable', `The AI provider did not answer within ${timeoutSec} s; nothing was saved, try again`);
-  if (!(err instanceof WorkflowFailedError)) return tooLong;
-  if (err.cause instanceof TimeoutFailure) return tooLong;
-  const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-  switch (cause?.type) {
-    case aiFailureTypes.invalidFlow:
-      return new AppError('upstream', `The AI model did not produce a valid flow, even after being shown its errors; nothing was saved. Try a more specific prompt. (${cause.message})`);
-    case aiFailureTypes.notConfigured:
-      return new AppError('invalid', noProviderMessage);
-    case aiFailureTypes.auth:
-    case aiFailureTypes.quota:
-    case aiFailureTypes.rejected:
-    case aiFailureTypes.transient:
-      return new AppError('upstream', `The AI provider failed; nothing was saved: ${cause.message}`);
-    default:
-      return new AppError('upstream', `Flow generation failed; nothing was saved: ${cause?.message ?? err.message}`);
-  }
+function runWorkflow(deps: { temporal: TemporalHandle; timeoutSec: number }, generation: AiGeneration): Promise<GenerateFlowResult> {
+  return runAiWorkflow<typeof generateFlow>(deps.temporal, {
+    workflowType: 'generateFlow',
+    workflowId: generationWorkflowId(generation.id),
+    args: [{ generationId: generation.id, tenantId: generation.tenantId }],
+    tenantId: generation.tenantId,
+    timeoutSec: deps.timeoutSec,
+    what: 'generate a flow',
+    afterTimeout: 'nothing was saved, try again',
+    failure(cause, err) {
+      switch (cause?.type) {
+        case aiFailureTypes.invalidFlow:
+          return new AppError('upstream', `The AI model did not produce a valid flow, even after being shown its errors; nothing was saved. Try a more specific prompt. (${cause.message})`);
+        case aiFailureTypes.auth:
+        case aiFailureTypes.quota:
+        case aiFailureTypes.rejected:
+        case aiFailureTypes.transient:
+          return new AppError('upstream', `The AI provider failed; nothing was saved: ${cause.message}`);
+        default:
+          return new AppError('upstream', `Flow generation failed; nothing was saved: ${cause?.message ?? err.message}`);
+      }
+    },
+  });
 }

@@ -121,7 +121,8 @@ export async function usageBalance(em: EntityManager, tenantId: string, now = ne
   const totals = totalsOf(spent);
   const limit = budget?.monthlyBudgetUsd ?? null;
   const alertAtPercent = budget?.alertAtPercent ?? 80;
-  const percentUsed = limit === null ? null : limit === 0 ? (totals.costUsd > 0 ? 100 : 0) : Math.round((totals.costUsd / limit) * 10_000) / 100;
+  // A budget of 0 is used up from the start: it turns the tenant's AI off (core/ai/budget.ts).
+  const percentUsed = limit === null ? null : limit === 0 ? 100 : Math.round((totals.costUsd / limit) * 10_000) / 100;
   const alert: BudgetAlert = percentUsed === null ? 'none' : percentUsed >= 100 ? 'exceeded' : percentUsed >= alertAtPercent ? 'approaching' : 'none';
   return {
     month: monthStart.toISOString().slice(0, 7),

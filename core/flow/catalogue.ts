@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { aiReply } from './nodes/ai';
 import { buttons, list, sendMedia, sendTemplate, sendText } from './nodes/messages';
 import { condition, end, gotoFlow, handoff, httpRequest, question, setVariable, wait } from './nodes/logic';
 import { triggerApi, triggerApiLead, triggerInbound, triggerOutbound } from './nodes/triggers';
@@ -22,6 +23,7 @@ export const nodeSchemas = {
   handoff,
   goto_flow: gotoFlow,
   end,
+  ai_reply: aiReply,
 } as const;
 
 export type NodeType = keyof typeof nodeSchemas;
@@ -46,6 +48,7 @@ export const flowNode = z.discriminatedUnion('type', [
   handoff,
   gotoFlow,
   end,
+  aiReply,
 ]);
 
 export type FlowNode = z.infer<typeof flowNode>;
@@ -69,6 +72,8 @@ export function handlesOf(node: FlowNode): string[] {
       return node.data.mode === 'reply' ? ['next', 'timeout'] : ['next'];
     case 'http_request':
       return ['success', 'error'];
+    case 'ai_reply':
+      return ['answered', 'handoff'];
     case 'end':
     case 'goto_flow':
       return [];

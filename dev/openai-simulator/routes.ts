@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { embed, toBase64, tokensOf } from './embeddings';
 import { structuredAnswer, textAnswer, type ChatRequestText } from './flow-answer';
 import { strictSchemaProblems, type Schema } from './json-schema';
+import { knowledgeReplyAnswer } from './knowledge-reply';
+import { variantsAnswer } from './variants';
 import { maskKey, type SimulatorConfig, type SimulatorState } from './state';
 
 export interface SimRequest {
@@ -101,7 +103,10 @@ export function createRouter(state: SimulatorState) {
           return openAiError(400, `Invalid schema for response_format '${js.name}': In context=(), ${problems[0]}`, { param: 'response_format', code: 'invalid_json_schema' });
         }
       }
-      content = structuredAnswer(js.schema, read.text, state.takeInvalid());
+      // FlowBot's other structured requests, told apart by the schema's name.
+      if (js.name === 'flowbot_template_variants') content = variantsAnswer(body.messages, state.takeInvalid());
+      else if (js.name === 'flowbot_knowledge_reply') content = knowledgeReplyAnswer(body.messages, state.takeInvalid());
+      else content = structuredAnswer(js.schema, read.text, state.takeInvalid());
     } else if (format?.type === 'json_object') {
       content = JSON.stringify({ answer: textAnswer(read.text) });
     } else {

@@ -2,7 +2,11 @@
 
 /** How the next answers of /v1/chat/completions go wrong, for tests of repair and rejection. */
 export type InvalidKind =
-  /** A flow that fits the JSON schema but not FlowBot's rules (an edge to a missing node, a too long button title). */
+  /**
+   * A flow that fits the JSON schema but not FlowBot's rules (an edge to a missing node, a too long button
+   * title); for template variants, every other variant breaks the template rules; for a knowledge reply, it
+   * cites a source that was not given.
+   */
   | 'invalid_flow'
   /** Prose instead of JSON. */
   | 'not_json';

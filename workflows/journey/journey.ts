@@ -120,12 +120,15 @@ export async function journey(input: JourneyInput): Promise<void> {
     const memory = (s.memory[node.id] ??= {});
     return {
       node,
+      key,
       variables: s.variables,
       memory,
       send: async (message: OutboundMessage) => {
         const idempotencyKey = `${sendKeyPrefix}/${++s.sendSeq}`;
-        await act.sendMessage({ key, idempotencyKey, nodeId: node.id, flowId: s.flow?.flowId, message, ...s.tags });
+        const sent = await act.sendMessage({ key, idempotencyKey, nodeId: node.id, flowId: s.flow?.flowId, message, ...s.tags });
+        return { messageId: sent.messageId };
       },
+      connected: (handle) => !!s.flow && nextNodeId(s.flow, node.id, handle) !== undefined,
       callHttp: (req) => http.callHttp(req),
     };
   }

@@ -18,7 +18,7 @@ async function answer<N extends NodeOf<'buttons' | 'list'>>(
   ctx: NodeContext<N>,
   choices: Choice[],
   prefix: 'button' | 'row',
-  resend: () => Promise<void>,
+  resend: () => Promise<unknown>,
   message: InboundMessage,
 ): Promise<Outcome> {
   const chosen = pick(choices, message);

@@ -1,3 +1,4 @@
+import { aiReply } from './ai-reply';
 import { buttons, list } from './choices';
 import { condition, end, gotoFlow, handoff, httpRequest, setVariable, wait } from './logic';
 import { question } from './question';
@@ -23,4 +24,5 @@ export const handlers: HandlerRegistry = {
   handoff,
   goto_flow: gotoFlow,
   end,
+  ai_reply: aiReply,
 };

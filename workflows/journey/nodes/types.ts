@@ -1,5 +1,5 @@
 import type { FlowNode, NodeOf, NodeType } from '../../../core/flow/catalogue';
-import type { InboundMessage, OutboundMessage, Variables } from '../../../core/journey/types';
+import type { InboundMessage, JourneyKey, OutboundMessage, Variables } from '../../../core/journey/types';
 
 export type Outcome =
   | { kind: 'next'; handle: string }
@@ -12,10 +12,15 @@ export type Outcome =
 
 export interface NodeContext<N extends FlowNode> {
   node: N;
+  /** Whose journey this is (the tenant, line and customer), for activities that need it. */
+  key: JourneyKey;
   variables: Variables;
   /** Per-node scratch state that survives waits (e.g. how many times a question was re-asked). */
   memory: Record<string, number>;
-  send(message: OutboundMessage): Promise<void>;
+  /** Resolves with the message row's id once the message is sent. */
+  send(message: OutboundMessage): Promise<{ messageId: string }>;
+  /** Whether the node's exit `handle` leads to another node. */
+  connected(handle: string): boolean;
   callHttp(input: { method: string; url: string; headers: Record<string, string>; body?: string; timeoutSeconds: number }): Promise<{
     ok: boolean;
     status: number;

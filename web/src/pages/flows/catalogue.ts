@@ -224,6 +224,20 @@ export const nodeSpecs: Record<NodeType, NodeSpec> = {
     summary: (d) => str(d.flowId),
   },
   end: { group: 'logic', defaults: () => ({}), fields: [], summary: () => '' },
+  ai_reply: {
+    group: 'logic',
+    defaults: () => ({}),
+    fields: [
+      { key: 'prompt', label: 'Ask first (then answer the reply)', kind: 'textarea', optional: true },
+      { key: 'question', label: 'Otherwise answer ({{variable}} allowed)', kind: 'text', optional: true, placeholder: '{{lastMessage}}' },
+      { key: 'instructions', label: 'Instructions to the AI (tone, what not to discuss)', kind: 'textarea', optional: true },
+      { key: 'maxSources', label: 'Knowledge passages given to the AI (1–10)', kind: 'number', optional: true },
+      { key: 'minScore', label: 'Minimum relevance (0–1)', kind: 'number', optional: true },
+      { key: 'handoffKeywords', label: 'Words that ask for a person, one per line', kind: 'lines', optional: true },
+      { key: 'handoffMessage', label: 'Message before handing off', kind: 'textarea', optional: true },
+    ],
+    summary: (d) => str(d.prompt) || str(d.question) || '{{lastMessage}}',
+  },
 };
 
 export const isTriggerType = (type: string): boolean => (triggerTypes as readonly string[]).includes(type);
