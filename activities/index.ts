@@ -3,6 +3,7 @@ import type { SecretBox } from '../core/crypto/secret-box';
 import { aiActivities, type AiDeps } from './ai';
 import type { SendCounter } from '../core/metrics/registry';
 import { campaignActivities } from './campaign';
+import { deliveryActivities } from './delivery';
 import type { WhatsAppClient } from './channels/whatsapp';
 import { journeyActivities } from './journey';
 import { knowledgeActivities } from './knowledge';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...aiActivities(deps),
     ...knowledgeActivities({ orm: deps.orm, box: deps.box, ai: deps.ai, uploadsDir: deps.uploadsDir }),
     ...campaignActivities({ orm: deps.orm, sendMessage: journey.sendMessage }),
+    ...deliveryActivities({ orm: deps.orm, box: deps.box, whatsapp: deps.whatsapp, sendMessage: journey.sendMessage }),
   };
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_FOLLOW_HOURS, DEFAULT_STALE_AFTER_MINUTES, type DeliverySettings } from './delivery/types';
 
 /**
  * The only place that reads the environment. Everything else receives a `Config`.
@@ -66,6 +67,8 @@ const envSchema = z.object({
   AI_UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   AI_GENERATION_TIMEOUT_SEC: z.coerce.number().int().positive().default(120),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  DELIVERY_STALE_AFTER_MINUTES: z.coerce.number().positive().default(DEFAULT_STALE_AFTER_MINUTES),
+  DELIVERY_FOLLOW_HOURS: z.coerce.number().positive().max(24 * 365).default(DEFAULT_FOLLOW_HOURS),
   UPLOAD_ALLOWED_TYPES: z
     .string()
     .default(
@@ -137,6 +140,8 @@ export interface Config {
    * 413, a type (judged by the bytes) not in `allowedTypes` a 415.
    */
   uploads: { dir: string; maxBytes: number; allowedTypes: string[] };
+  /** The delivery monitor's stale threshold and the delivery workflow's wait (core/delivery/types.ts). */
+  delivery: DeliverySettings;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -179,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
     uploads: { dir: path.join(path.resolve(e.DATA_DIR), 'uploads'), maxBytes: e.UPLOAD_MAX_BYTES, allowedTypes: e.UPLOAD_ALLOWED_TYPES },
+    delivery: { staleAfterMinutes: e.DELIVERY_STALE_AFTER_MINUTES, followForMs: e.DELIVERY_FOLLOW_HOURS * 3600_000 },
     openaiSimulator: {
       enabled: e.OPENAI_SIMULATOR ? e.OPENAI_SIMULATOR === 'true' : !env.OPENAI_BASE_URL && !env.OPENAI_API_KEY && e.NODE_ENV !== 'production',
       port: e.OPENAI_SIMULATOR_PORT,

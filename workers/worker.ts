@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const dispatcher = runInboxDispatcher({
     orm,
     logger: logger.child({ component: 'inbox-dispatcher' }),
-    handlers: journeyInboxHandlers({ temporal }),
+    handlers: journeyInboxHandlers({ temporal, delivery: config.delivery }),
     signal: stopDispatcher.signal,
   });
   try {

@@ -58,11 +58,13 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
     const text = previewOf(input.message);
     await conn.execute(
       `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by,
-         source_ref, campaign_id, template_name)
-       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing`,
+         source_ref, campaign_id, template_name, template_ref)
+       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing`,
       [
         newId(), input.key.tenantId, conversation.id, stored.type, text, JSON.stringify(stored), input.idempotencyKey, input.nodeId ?? null,
         input.sentBy ?? (input.nodeId ? 'bot' : 'agent'), input.sourceRef ?? null, input.campaignId ?? null, stored.type === 'template' ? (stored.name ?? null) : null,
+        // Kept after the send resolved it: a late failure or a retry runs the fallback engine on the same group again.
+        reference ? JSON.stringify(reference) : null,
       ],
     );
     const [row] = await conn.execute<MessageRow[]>(

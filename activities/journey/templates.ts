@@ -49,6 +49,7 @@ async function fallbackPlan(em: EntityManager, tenantId: string, sendingLine: Wh
 }
 
 interface AttemptRow {
+  round: number;
   attempt_no: number;
   line_id: string | null;
   phone_number_id: string;
@@ -65,6 +66,7 @@ interface AttemptRow {
 interface AttemptKey {
   messageId: string;
   attemptNo: number;
+  round: number;
   tenantId: string;
   candidate: Candidate;
 }
@@ -78,12 +80,12 @@ const describe = (err: ChannelSendError) => `${err.message}${err.details ? `: ${
 async function startAttempt(conn: Conn, a: AttemptKey, outcome: 'pending' | 'skipped', skipReason?: string): Promise<void> {
   const { line, template } = a.candidate;
   await conn.execute(
-    `insert into message_attempts (message_id, attempt_no, tenant_id, line_id, phone_number_id, template_id, template_name, template_language,
+    `insert into message_attempts (message_id, attempt_no, round, tenant_id, line_id, phone_number_id, template_id, template_name, template_language,
        outcome, error_title, tries, finished_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, case when ? = 'skipped' then now() end)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, case when ? = 'skipped' then now() end)
      on conflict (message_id, attempt_no) do update set outcome = excluded.outcome, error_title = coalesce(excluded.error_title, message_attempts.error_title),
        tries = message_attempts.tries + excluded.tries, finished_at = excluded.finished_at`,
-    [a.messageId, a.attemptNo, a.tenantId, line.id, line.phoneNumberId, template.id, template.name, template.language, outcome, skipReason ?? null, outcome === 'pending' ? 1 : 0, outcome],
+    [a.messageId, a.attemptNo, a.round, a.tenantId, line.id, line.phoneNumberId, template.id, template.name, template.language, outcome, skipReason ?? null, outcome === 'pending' ? 1 : 0, outcome],
   );
   if (outcome === 'pending') await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [a.messageId]);
 }
@@ -121,11 +123,15 @@ export interface TemplateFallbackSent {
 export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient; box: SecretBox }, send: TemplateFallbackSend): Promise<TemplateFallbackSent> {
   const conn = send.em.getConnection();
   const params = send.message.params.length ? send.message.params : undefined;
-  const attempts = await conn.execute<AttemptRow[]>(
-    `select attempt_no, line_id, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id, error_class, error_code, error_title
+  const all = await conn.execute<AttemptRow[]>(
+    `select round, attempt_no, line_id, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id, error_class, error_code, error_title
      from message_attempts where message_id = ? order by attempt_no`,
     [send.messageId],
   );
+  // A manual retry is a new round (messages.delivery_round): earlier rounds are history, and it starts again
+  // from the group's first template.
+  const [{ delivery_round: round }] = await conn.execute<Array<{ delivery_round: number }>>(`select delivery_round from messages where id = ?`, [send.messageId]);
+  const attempts = all.filter((a) => a.round === round);
   const succeeded = attempts.find((a) => a.outcome === 'sent');
   if (succeeded) {
     // The worker stopped after the provider accepted it and before the message row said so.
@@ -136,7 +142,7 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
   const plan = await fallbackPlan(send.em, send.tenantId, send.sendingLine, send.message);
   const finished = new Set(attempts.filter((a) => a.outcome !== 'pending').map((a) => candidateKey(a.line_id, a.template_id)));
   const pending = attempts.find((a) => a.outcome === 'pending');
-  let nextNo = attempts.reduce((n, a) => Math.max(n, a.attempt_no), 0) + 1;
+  let nextNo = all.reduce((n, a) => Math.max(n, a.attempt_no), 0) + 1;
   const lastFailed = attempts.findLast((a) => a.outcome === 'failed');
   let last: ChannelSendError | undefined = lastFailed
     ? new ChannelSendError({ errorClass: (lastFailed.error_class ?? 'definitive') as ChannelErrorClass, message: lastFailed.error_title ?? 'failed', code: lastFailed.error_code ?? undefined })
@@ -151,7 +157,7 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
     const key = candidateKey(candidate.line.id, candidate.template.id);
     if (finished.has(key)) continue;
     const resumed = pending && candidateKey(pending.line_id, pending.template_id) === key;
-    const attempt: AttemptKey = { messageId: send.messageId, attemptNo: resumed ? pending.attempt_no : nextNo++, tenantId: send.tenantId, candidate };
+    const attempt: AttemptKey = { messageId: send.messageId, attemptNo: resumed ? pending.attempt_no : nextNo++, round, tenantId: send.tenantId, candidate };
     const { line, template } = candidate;
     if (line.status !== 'active' || unusable.has(line.id)) {
       await startAttempt(conn, attempt, 'skipped', `the line ${line.phoneNumberId} is ${unusable.has(line.id) ? 'needs_reauth' : line.status}`);

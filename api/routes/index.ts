@@ -6,11 +6,15 @@ import { apiLogRoutes } from './api-logs';
 import { authRoutes } from './auth';
 import { campaignRoutes } from './campaigns';
 import { conversationRoutes } from './conversations';
+import { deliveryMonitorRoutes } from './delivery-monitor';
+import { eventRoutes } from './events';
 import { flowGenerationRoutes } from './flow-generation';
 import { flowRoutes } from './flows';
 import { healthRoutes } from './health';
 import { knowledgeBaseRoutes } from './knowledge-base';
 import { optOutRoutes } from './opt-outs';
+import { queueLogRoutes } from './queue-logs';
+import { simulatorRoutes } from './simulator';
 import { socialRoutes } from './social';
 import { templateRoutes } from './templates';
 import { templateVariantRoutes } from './template-variants';
@@ -35,8 +39,12 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...apiLogRoutes(deps),
     ...flowRoutes(deps),
     ...flowGenerationRoutes(deps),
+    // Before conversationRoutes: /api/conversations/:id would otherwise take /api/conversations/events.
+    ...eventRoutes(deps),
     ...conversationRoutes(deps),
     ...campaignRoutes(deps),
+    ...deliveryMonitorRoutes(deps),
+    ...queueLogRoutes(deps),
     ...templateVariantRoutes(deps),
     ...templateRoutes(deps),
     ...optOutRoutes(deps),
@@ -47,5 +55,6 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...knowledgeBaseRoutes(deps),
     ...usageRoutes(deps),
     ...whatsappWebhookRoutes(deps),
+    ...simulatorRoutes(deps),
   ];
 }

@@ -10,8 +10,10 @@ import { Migration0007Templates } from './migrations/0007-templates';
 import { Migration0008Campaigns } from './migrations/0008-campaigns';
 import { Migration0009LineSendWindow } from './migrations/0009-line-send-window';
 import { Migration0010Ai } from './migrations/0010-ai';
+import { Migration0011DeliveryMonitor } from './migrations/0011-delivery-monitor';
 import { Migration0012LineOnboarding } from './migrations/0012-line-onboarding';
 import { Migration0013KnowledgeBase } from './migrations/0013-knowledge-base';
+import { Migration0014ChangeFeedIndexes } from './migrations/0014-change-feed-indexes';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -21,10 +23,12 @@ const migrationsList = [
   { name: '0005-conversations', class: Migration0005Conversations },
   { name: '0007-templates', class: Migration0007Templates },
   { name: '0008-campaigns', class: Migration0008Campaigns },
-  { name: '0010-ai', class: Migration0010Ai },
   { name: '0009-line-send-window', class: Migration0009LineSendWindow },
+  { name: '0010-ai', class: Migration0010Ai },
+  { name: '0011-delivery-monitor', class: Migration0011DeliveryMonitor },
   { name: '0012-line-onboarding', class: Migration0012LineOnboarding },
   { name: '0013-knowledge-base', class: Migration0013KnowledgeBase },
+  { name: '0014-change-feed-indexes', class: Migration0014ChangeFeedIndexes },
 ];
 
 export type Orm = MikroORM;

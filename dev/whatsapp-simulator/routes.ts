@@ -41,7 +41,7 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
   /** sent → delivered → read (or the recipient's own course, ending in failed), one after the other. */
   async function progress(message: RecordedMessage): Promise<void> {
     const started = generation;
-    const behaviour = state.recipient(message.to, message.waId);
+    const behaviour = state.recipient(message.to, message.waId, (message.body.template as { name?: string } | undefined)?.name);
     const statuses = behaviour.autoStatuses ?? (behaviour.failWith ? [] : state.config.autoStatuses);
     const course = [...statuses, ...(behaviour.failWith ? (['failed'] as const) : [])];
     for (const status of course) {

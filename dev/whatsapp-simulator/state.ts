@@ -21,6 +21,8 @@ export interface RecipientBehaviour {
   autoStatuses?: DeliveryStatus[];
   /** After those statuses, a `failed` status with this Graph error code (e.g. 131026 undeliverable). */
   failWith?: number;
+  /** Only messages of these templates (by name) take this course; the recipient's other messages the global one. */
+  templates?: string[];
 }
 
 export interface SimulatorConfig {
@@ -235,8 +237,9 @@ export class SimulatorState {
     return failure;
   }
 
-  recipient(to: string, waId: string): RecipientBehaviour {
-    return this.config.recipients[to] ?? this.config.recipients[waId] ?? this.config.recipients[`+${waId}`] ?? {};
+  recipient(to: string, waId: string, templateName?: string): RecipientBehaviour {
+    const behaviour = this.config.recipients[to] ?? this.config.recipients[waId] ?? this.config.recipients[`+${waId}`] ?? {};
+    return behaviour.templates && !(templateName && behaviour.templates.includes(templateName)) ? {} : behaviour;
   }
 
   displayPhoneNumber(phoneNumberId: string): string {

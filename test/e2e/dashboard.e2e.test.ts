@@ -26,6 +26,12 @@ const pageErrors: string[] = [];
 const word = `promo${Date.now() % 100000}`;
 const customer = `97252${String(Date.now() % 1_000_000).padStart(6, '0')}`;
 let flowUrl = '';
+const template = `order_${word}`;
+/** Bulk-send recipients: they never wrote, so their 24-hour window is closed. */
+const recipients = [1, 2].map((n) => `+97253${String(Date.now() % 100_000).padStart(5, '0')}${n}`);
+let campaignUrl = '';
+/** Event streams the page opened, by their answer's content type. */
+const streams: string[] = [];
 
 /** Newest modification time under the given paths (files or folders). */
 function newest(paths: string[]): number {
@@ -52,6 +58,11 @@ function ensureWebBuilt(): void {
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: false });
+}
+
+/** The page scrolls inside the frame's content area, not the document: back to its top. */
+async function scrollToTop(): Promise<void> {
+  await page.locator('main.content').evaluate((el) => el.scrollTo(0, 0));
 }
 
 /** Drags a connection from one handle to another the way a mouse does, in small steps. */
@@ -102,6 +113,9 @@ beforeAll(async () => {
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('response', (res) => {
+    if (new URL(res.url()).pathname === '/api/conversations/events') streams.push(`${res.status()} ${res.headers()['content-type']}`);
+  });
   page.on('dialog', (dialog) => void dialog.accept());
 }, 90_000);
 
@@ -210,9 +224,14 @@ describe('the dashboard in a browser, against the real stack', () => {
     await eventually(async () => (await texts()).includes('Hi Dana, an agent here. How can I help?'), 'the agent reply at the simulator');
     await page.getByTestId('messages').getByText('Hi Dana, an agent here.').waitFor();
 
-    // A new customer message appears without reloading the page.
+    // A new customer message appears without reloading the page: pushed by the live feed (Server-Sent Events),
+    // well before the fallback poll, which waits 30 s while the feed is live.
+    await page.locator('[data-testid="live"][data-state="live"]').waitFor();
+    expect(streams).toContain('200 text/event-stream; charset=utf-8');
+    const before = Date.now();
     await js.sim.inbound({ from: customer, phoneNumberId: js.line.phoneNumberId, text: 'תודה רבה!', name: 'דנה כהן' });
-    await page.getByTestId('messages').getByText('תודה רבה!').waitFor();
+    await page.getByTestId('messages').getByText('תודה רבה!').waitFor({ timeout: 8000 });
+    expect(Date.now() - before).toBeLessThan(8000);
     await shot('inbox-reply');
   });
 
@@ -231,6 +250,238 @@ describe('the dashboard in a browser, against the real stack', () => {
     await shot('users');
   });
 
+  it('creates templates, checking them before sending; WhatsApp approves them; groups, sync and delete work', async () => {
+    // Meta reviews a template in minutes; the simulator's default 300 ms can beat the API storing Meta's answer on a
+    // busy machine, and that race is not what this test is about.
+    await js.sim.configure({ templateReviewDelayMs: 1500 });
+    await page.getByRole('link', { name: 'Templates', exact: true }).click();
+    await page.getByRole('heading', { name: 'Templates', exact: true }).waitFor();
+    const form = page.getByTestId('template-create');
+    const errorOf = (text: string) => form.locator('.field-error').filter({ hasText: text });
+    await form.getByRole('button', { name: 'Submit for review', exact: true }).click();
+    expect(await form.locator('.field-error').allTextContents()).toEqual(['is required', 'is required']);
+
+    await form.getByLabel('Name', { exact: true }).fill(`Order ${word}`);
+    await form.getByLabel('Body', { exact: true }).fill('Hi {{1}}, your order {{3}} is ready.');
+    await form.getByRole('button', { name: 'Submit for review', exact: true }).click();
+    await errorOf('lowercase letters, digits and underscores only').waitFor();
+    await errorOf('placeholders must be numbered {{1}}, {{2}}… in order, without gaps').waitFor();
+
+    await form.getByLabel('Name', { exact: true }).fill(template);
+    await form.getByLabel('Body', { exact: true }).fill('Hi {{1}}, your order is ready for pickup.');
+    await form.getByLabel('Footer', { exact: true }).fill('FlowBot shop');
+    await form.getByRole('button', { name: 'Submit for review', exact: true }).click();
+    await errorOf('give an example for each placeholder').waitFor();
+    await form.getByLabel('{{1}}', { exact: true }).fill('Dana');
+    await form.locator('.phone-preview').getByText('Hi Dana, your order is ready for pickup.').waitFor();
+    await form.getByRole('button', { name: 'Submit for review', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: `Template ${template} submitted to WhatsApp` }).waitFor();
+    // The simulator reviews it and posts Meta's status webhook; the list follows by itself.
+    const row = page.locator(`[data-testid="template-row"][data-name="${template}"]`);
+    await row.locator('[data-testid="template-status"][data-status="APPROVED"]').waitFor({ timeout: 20_000 });
+
+    await form.getByLabel('Name', { exact: true }).fill(`reminder_${word}`);
+    await form.getByLabel('Body', { exact: true }).fill('Your order is still waiting for you.');
+    await form.getByRole('button', { name: 'Submit for review', exact: true }).click();
+    await page.locator(`[data-testid="template-row"][data-name="reminder_${word}"] [data-status="APPROVED"]`).waitFor({ timeout: 20_000 });
+
+    // A group: two templates, the second moved first, with the line as its preferred line.
+    const group = page.getByTestId('group-new');
+    await group.getByRole('button', { name: 'Create group', exact: true }).click();
+    expect(await group.locator('.field-error').allTextContents()).toEqual(['is required', 'add at least one template']);
+    await group.getByLabel('Group name').fill(`Pickup ${word}`);
+    for (const name of [template, `reminder_${word}`]) {
+      await group.getByLabel('Add a template').selectOption({ label: `${name} (en) · Approved` });
+      await group.getByRole('button', { name: 'Add', exact: true }).click();
+    }
+    await group.getByTestId('group-member').nth(1).getByRole('button', { name: 'Move up' }).click();
+    await group.getByLabel('Preferred line').selectOption(js.line.phoneNumberId);
+    await group.getByRole('button', { name: 'Create group', exact: true }).click();
+    const saved = page.locator(`[data-testid="group"][data-name="Pickup ${word}"]`);
+    await saved.waitFor();
+    expect(await saved.getByTestId('group-member').allTextContents()).toEqual([
+      expect.stringContaining(`reminder_${word} (en)`),
+      expect.stringContaining(`${template} (en)`),
+    ]);
+    const stored = await js.owner.agent.get('/api/templates/groups');
+    expect(stored.body.find((g: { name: string }) => g.name === `Pickup ${word}`)).toMatchObject({
+      templates: [{ name: `reminder_${word}` }, { name: template }],
+      preferredPhoneNumberId: js.line.phoneNumberId,
+    });
+    await shot('template-groups');
+    await scrollToTop();
+    await shot('templates');
+
+    await page.getByRole('button', { name: 'Sync from WhatsApp', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Synced from WhatsApp' }).waitFor();
+
+    await page.getByRole('button', { name: `Delete reminder_${word}`, exact: true }).click();
+    await page.getByRole('status').filter({ hasText: `Template reminder_${word} deleted.` }).waitFor();
+    await expect0(page.locator(`[data-testid="template-row"][data-name="reminder_${word}"]`));
+    await eventually(async () => (await saved.getByTestId('group-member').count()) === 1, 'the deleted template to leave the group');
+  });
+
+  it('bulk-sends the template to two recipients, checked line by line first, and follows the campaign to the end', async () => {
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await page.getByRole('link', { name: 'New bulk send', exact: true }).click();
+    const form = page.getByTestId('bulk-send');
+    await form.getByRole('button', { name: 'Send to 0', exact: true }).click();
+    await form.getByText('choose an approved template').waitFor();
+    await form.getByText('add at least one recipient').waitFor();
+
+    await form.getByLabel('Approved template').selectOption({ label: `${template} (en)` });
+    await form.getByLabel('Recipients').fill(`phone,name\n${recipients[0]},Dana\nnot-a-phone,Avi\n${recipients[1]}`);
+    await form.getByRole('button', { name: 'Send to 2', exact: true }).click();
+    await form.getByText('line 3: “not-a-phone” is not a phone number in international format').waitFor();
+    await form.getByText('1 recipient(s) give no parameters: fill in every parameter here').waitFor();
+
+    await form.getByLabel('Recipients').fill(`phone,name\n${recipients[0]},Dana\n${recipients[1]},Avi\n${recipients[0]},Dana`);
+    await form.getByTestId('recipient-count').filter({ hasText: '2 recipient(s), 1 duplicate(s) left out, 0 problem(s)' }).waitFor();
+    await form.getByLabel('Campaign name').fill(`Pickup reminder ${word}`);
+    await shot('bulk-send');
+    await form.getByRole('button', { name: 'Send to 2', exact: true }).click();
+
+    await page.getByTestId('campaign').waitFor();
+    campaignUrl = page.url();
+    expect(new URL(campaignUrl).pathname).toMatch(/^\/campaigns\/[0-9a-f-]{36}$/);
+    await page.locator('[data-testid="campaign-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+    // The read ticks arrive after the sends: the counts follow them without a reload.
+    await page.locator('[data-testid="count-read"][data-value="2"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-testid="count-queued"]').getAttribute('data-value')).toBe('0');
+    expect(await page.locator('[data-testid="count-failed"]').getAttribute('data-value')).toBe('0');
+    await shot('campaign');
+
+    const sent = await js.sim.messages({ phoneNumberId: js.line.phoneNumberId });
+    const toRecipients = sent.filter((m) => recipients.includes(`+${m.waId}`));
+    expect(toRecipients.map((m) => (m.body as { template?: { name: string } }).template?.name)).toEqual([template, template]);
+  });
+
+  it('pauses, resumes and cancels a campaign from its page', async () => {
+    // One message a second on this line, so the campaign is still running while the buttons are pressed.
+    await js.owner.agent.put(`/api/settings/whatsapp/${js.line.id}`).send({ ratePerSecond: 1 }).expect(200);
+    try {
+      const many = Array.from({ length: 12 }, (_, i) => `+97254${String(Date.now() % 100_000).padStart(5, '0')}${String(i).padStart(2, '0')}`);
+      await page.goto(`${js.apiUrl}/campaigns/new`);
+      const form = page.getByTestId('bulk-send');
+      await form.getByLabel('Approved template').selectOption({ label: `${template} (en)` });
+      await form.getByLabel('{{1}}', { exact: true }).fill('friend');
+      await form.getByLabel('Recipients').fill(many.join('\n'));
+      await form.getByLabel('Campaign name').fill(`Slow ${word}`);
+      await form.getByRole('button', { name: 'Send to 12', exact: true }).click();
+      await page.getByTestId('campaign').waitFor();
+
+      await page.getByRole('button', { name: 'Pause', exact: true }).click();
+      await page.locator('[data-testid="campaign-status"][data-status="paused"]').waitFor();
+      await page.getByRole('button', { name: 'Resume', exact: true }).click();
+      await page.locator('[data-testid="campaign-status"][data-status="running"]').waitFor();
+      await page.getByRole('button', { name: 'Cancel campaign', exact: true }).click();
+      await page.locator('[data-testid="campaign-status"][data-status="cancelled"]').waitFor();
+      await eventually(async () => Number(await page.locator('[data-testid="count-skipped"]').getAttribute('data-value')) > 0, 'skipped recipients');
+      expect(await page.getByRole('button', { name: 'Resume', exact: true }).count()).toBe(0);
+    } finally {
+      await js.owner.agent.put(`/api/settings/whatsapp/${js.line.id}`).send({ ratePerSecond: 80 });
+    }
+
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).first().click();
+    await page.getByTestId('campaign-row').filter({ hasText: `Pickup reminder ${word}` }).waitFor();
+    await page.getByTestId('campaign-row').filter({ hasText: `Slow ${word}` }).locator('[data-status="cancelled"]').waitFor();
+    await shot('campaigns');
+  });
+
+  it('offers only an approved template while the 24-hour window is closed, and sends it', async () => {
+    await page.getByRole('link', { name: 'Inbox', exact: true }).click();
+    await page.getByPlaceholder('Search phone or name').fill(recipients[0].slice(1));
+    await page.getByTestId('conversation').filter({ hasText: recipients[0] }).click();
+    expect(await page.getByTestId('window-state').getAttribute('data-open')).toBe('false');
+    await page.getByTestId('window-state').getByText('24 h window closed').waitFor();
+    const reply = page.getByTestId('reply');
+    expect(await reply.getByRole('button', { name: 'Text', exact: true }).isDisabled()).toBe(true);
+    await reply.getByRole('button', { name: 'Send', exact: true }).click();
+    await reply.getByText('choose an approved template or group').waitFor();
+
+    await reply.getByLabel('Template').selectOption({ label: `${template} (en)` });
+    await reply.getByRole('button', { name: 'Send', exact: true }).click();
+    await reply.getByText('fill in all 1 parameter(s)').waitFor();
+    await reply.getByLabel('{{1}}', { exact: true }).fill('Dana');
+    await reply.getByTestId('template-preview').getByText('Hi Dana, your order is ready for pickup.').waitFor();
+    await shot('inbox-template');
+    await reply.getByRole('button', { name: 'Send', exact: true }).click();
+
+    await eventually(
+      async () => (await js.sim.messages({ to: recipients[0].slice(1) })).filter((m) => (m.body as { type: string }).type === 'template').length === 2,
+      'the agent template at the simulator',
+    );
+    await page.getByTestId('messages').getByText('(Dana)').waitFor();
+  });
+
+  it("shows a refused send in the delivery monitor with WhatsApp's reason and its audit trail, and retries it", async () => {
+    const found = await js.owner.agent.get('/api/conversations').query({ search: recipients[1].slice(1) });
+    const conversationId: string = found.body[0].id;
+    // WhatsApp refuses this template for now: the agent's send fails with Meta's 131026, and stays failed.
+    await js.sim.configure({ failTemplates: { [template]: 131026 } });
+    try {
+      const refused = await js.owner.agent
+        .post(`/api/conversations/${conversationId}/reply`)
+        .send({ messageType: 'template', templateName: template, templateLanguage: 'en', templateParams: ['Avi'] });
+      expect(refused.status).toBe(502);
+    } finally {
+      await js.sim.configure({ failTemplates: {} });
+    }
+
+    await page.getByRole('link', { name: 'Delivery', exact: true }).click();
+    await page.getByRole('heading', { name: 'Delivery monitor', exact: true }).waitFor();
+    const row = page.locator('[data-testid="monitor-message"][data-status="failed"]').filter({ hasText: recipients[1] });
+    await row.getByText('131026').waitFor();
+    expect(Number(await page.getByTestId('summary-failed').getAttribute('data-value'))).toBeGreaterThanOrEqual(1);
+
+    await page.getByLabel('Stale after (minutes)').fill('-5');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await page.getByTestId('monitor-filter').getByText('must be a number of minutes above 0, at most 525600').waitFor();
+    await page.getByLabel('Stale after (minutes)').fill('');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await expect0(page.getByTestId('monitor-filter').locator('.field-error'));
+    await shot('monitor');
+
+    await row.getByRole('button', { name: 'Audit trail', exact: true }).click();
+    const audit = page.getByTestId('audit');
+    await audit.locator('[data-event="failed"]').getByText('(#131026) Message undeliverable').waitFor();
+    await shot('monitor-trail');
+    await audit.getByRole('button', { name: 'Close', exact: true }).click();
+
+    await row.getByRole('button', { name: 'Retry', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Retry: 1 queued, 0 refused.' }).waitFor();
+    await eventually(
+      async () => (await js.sim.messages({ to: recipients[1].slice(1) })).filter((m) => (m.body as { type: string }).type === 'template').length === 2,
+      'the retried template at the simulator',
+    );
+    // Sent this time: it leaves the list of problems by itself.
+    await expect0(page.locator('[data-testid="monitor-message"]').filter({ hasText: recipients[1] }), 20_000);
+  });
+
+  it("tests the flow from the builder against the WhatsApp simulator, and shows the chat", async () => {
+    await page.goto(flowUrl);
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    const panel = page.getByTestId('test-panel');
+    await panel.getByLabel('Test customer’s number').fill('12');
+    await panel.getByTestId('test-start').click();
+    await panel.getByText('must be a phone number in international format').waitFor();
+
+    const tester = `+1555${String(Date.now() % 10_000_000).padStart(7, '0')}`;
+    await panel.getByLabel('Test customer’s number').fill(tester);
+    await panel.getByRole('button', { name: `Start: the customer writes “${word}”`, exact: true }).click();
+    const chat = panel.getByTestId('test-chat');
+    await chat.getByText(word, { exact: true }).waitFor();
+    await chat.getByText('Hello from FlowBot! Reply and an agent will answer.').waitFor();
+    await panel.getByLabel('The customer says').fill('Thanks, see you!');
+    await panel.getByRole('button', { name: 'Send', exact: true }).click();
+    await chat.getByText('Thanks, see you!').waitFor();
+    await chat.locator('[data-testid="message"][data-status="read"]').waitFor({ timeout: 20_000 });
+    expect((await js.sim.messages({ to: tester.slice(1) })).map((m) => (m.body as { text?: { body: string } }).text?.body)).toEqual([
+      'Hello from FlowBot! Reply and an agent will answer.',
+    ]);
+    await shot('flow-test');
+  });
+
   it('switches to Hebrew (right to left) and the dark theme, keeps them after a reload, and signs out', async () => {
     await page.getByLabel('Language').selectOption('he');
     await page.getByLabel('ערכת נושא').selectOption('dark');
@@ -246,11 +497,20 @@ describe('the dashboard in a browser, against the real stack', () => {
     expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
     await shot('flow-editor-he-dark');
 
+    await page.getByRole('link', { name: 'תבניות', exact: true }).click();
+    await page.getByRole('heading', { name: 'תבניות', exact: true }).waitFor();
+    await page.locator(`[data-testid="template-row"][data-name="${template}"]`).getByText('מאושרת').waitFor();
+    await scrollToTop();
+    await shot('templates-he-dark');
+    await page.goto(campaignUrl);
+    await page.getByTestId('count-read').getByText('נקראו').waitFor();
+    await shot('campaign-he-dark');
+
     await page.getByRole('button', { name: 'התנתקות', exact: true }).click();
     await page.getByRole('button', { name: 'כניסה', exact: true }).waitFor();
   });
 });
 
-async function expect0(locator: Locator): Promise<void> {
-  await eventually(async () => (await locator.count()) === 0, `no ${locator.toString()}`, 5000);
+async function expect0(locator: Locator, timeoutMs = 5000): Promise<void> {
+  await eventually(async () => (await locator.count()) === 0, `no ${locator.toString()}`, timeoutMs);
 }

@@ -3,11 +3,17 @@ import { api, errorText, setUnauthenticatedHandler, type Me, type Theme } from '
 import { ErrorBanner } from './components/ErrorBanner';
 import { Layout } from './components/Layout';
 import { I18nContext, initialLanguage, isRtl, translator } from './i18n';
+import { disconnect as disconnectLive } from './live';
+import { BulkSendPage } from './pages/campaigns/BulkSendPage';
+import { CampaignPage } from './pages/campaigns/CampaignPage';
+import { CampaignsPage } from './pages/campaigns/CampaignsPage';
 import { FlowEditorPage } from './pages/flows/FlowEditorPage';
 import { FlowsPage } from './pages/flows/FlowsPage';
 import { InboxPage } from './pages/inbox/InboxPage';
 import { LoginPage } from './pages/login/LoginPage';
+import { MonitorPage } from './pages/monitor/MonitorPage';
 import { SettingsPage } from './pages/settings/SettingsPage';
+import { TemplatesPage } from './pages/templates/TemplatesPage';
 import { UsersPage } from './pages/users/UsersPage';
 import { match, navigate, useLocation } from './router';
 import { SessionContext, type Session } from './session';
@@ -40,6 +46,7 @@ export function App() {
 
   useEffect(() => {
     setUnauthenticatedHandler(() => {
+      disconnectLive();
       setUser(null);
       setNotice('expired');
     });
@@ -73,6 +80,7 @@ export function App() {
               api
                 .logout()
                 .then(() => {
+                  disconnectLive();
                   setUser(null);
                   navigate('/login');
                 })
@@ -129,6 +137,11 @@ function route(path: string, query: URLSearchParams, session: Session) {
   if ((params = match('/flows/:id', path))) return <FlowEditorPage key={params.id} flowId={params.id} focusNode={query.get('node') ?? undefined} />;
   if (path === '/inbox') return <InboxPage />;
   if ((params = match('/inbox/:id', path))) return <InboxPage conversationId={params.id} />;
+  if (path === '/templates') return <TemplatesPage />;
+  if (path === '/campaigns') return <CampaignsPage />;
+  if (path === '/campaigns/new') return <BulkSendPage />;
+  if ((params = match('/campaigns/:id', path))) return <CampaignPage key={params.id} campaignId={params.id} />;
+  if (path === '/monitor' && session.user.role !== 'user') return <MonitorPage />;
   if (path === '/settings') return <SettingsPage />;
   if (path === '/users' && session.user.role !== 'user') return <UsersPage />;
   return <div className="center muted">Page not found: {path}</div>;

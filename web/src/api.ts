@@ -56,6 +56,9 @@ export async function request<T>(method: string, path: string, opts: { body?: un
 
 export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** A fresh Idempotency-Key: one per composed message or bulk send, kept across retries of that same one. */
+export const newKey = (): string => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+
 // ---- Types of the answers (see GET /api/openapi.json) ----
 
 export type Role = 'admin' | 'owner' | 'user';
@@ -180,7 +183,7 @@ export interface ConversationDetail extends ConversationSummary {
 export type ReplyBody =
   | { messageType: 'text'; text: string }
   | { messageType: 'image' | 'video' | 'document' | 'audio'; mediaUrl: string; caption?: string; filename?: string }
-  | { messageType: 'template'; templateName: string; templateLanguage: string; templateParams: string[] };
+  | { messageType: 'template'; templateId?: string; templateGroupId?: string; templateName?: string; templateLanguage: string; templateParams: string[] };
 
 export interface WhatsAppLine {
   id: string;
@@ -214,6 +217,181 @@ export interface ManagedUser {
   hasApiCredentials: boolean;
   createdAt: string;
 }
+
+export type TemplateStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'PAUSED' | 'DISABLED';
+export type TemplateCategory = 'MARKETING' | 'UTILITY' | 'AUTHENTICATION';
+export interface TemplateComponent {
+  type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS';
+  format?: string;
+  text?: string;
+  example?: Record<string, unknown>;
+  buttons?: unknown[];
+}
+export interface Template {
+  id: string;
+  name: string;
+  language: string;
+  category: TemplateCategory;
+  status: TemplateStatus;
+  components: TemplateComponent[];
+  wabaId: string;
+  providerTemplateId: string | null;
+  rejectedReason: string | null;
+  qualityScore: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface NewTemplate {
+  name: string;
+  language: string;
+  category: TemplateCategory;
+  components: TemplateComponent[];
+  phoneNumberId?: string;
+}
+export interface TemplateGroup {
+  id: string;
+  name: string;
+  templateIds: string[];
+  templates: Array<Pick<Template, 'id' | 'name' | 'language' | 'category' | 'status'>>;
+  preferredPhoneNumberId: string | null;
+  wabaId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface SyncResult {
+  success: true;
+  wabaIds: string[];
+  created: number;
+  updated: number;
+  removed: number;
+  skipped: Array<{ wabaId: string; reason: string }>;
+  templates: Template[];
+}
+
+export type CampaignStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
+export interface CampaignProgress {
+  total: number;
+  queued: number;
+  sent: number;
+  delivered: number;
+  read: number;
+  failed: number;
+  skipped: number;
+  optedOut: number;
+}
+export interface Campaign {
+  id: string;
+  name: string;
+  status: CampaignStatus;
+  statusReason: string | null;
+  lineId: string;
+  phoneNumberId: string | null;
+  message: { type: 'template'; name?: string; templateId?: string; templateGroupId?: string; language: string; params: string[] };
+  sourceRef: string | null;
+  recipientCount: number;
+  progress: CampaignProgress;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+export interface BulkSendBody {
+  name?: string;
+  templateId?: string;
+  templateGroupId?: string;
+  phoneNumberId?: string;
+  params?: string[];
+  recipients: Array<string | { phone: string; params?: string[] }>;
+}
+export interface BulkSendAccepted {
+  success: true;
+  campaignId: string;
+  status: CampaignStatus;
+  recipients: number;
+  duplicates: number;
+  phoneNumberId: string;
+  progressUrl: string;
+}
+
+export type MonitorStatus = 'problems' | 'stale' | 'failed' | 'queued' | 'sent' | 'delivered' | 'read' | 'all';
+export interface MonitoredMessage {
+  messageId: string;
+  tenantId: string;
+  conversationId: string;
+  providerMessageId: string | null;
+  phone: string;
+  lineId: string;
+  phoneNumberId: string | null;
+  campaignId: string | null;
+  sourceRef: string | null;
+  sentBy: string | null;
+  type: string;
+  templateName: string | null;
+  status: MessageStatus;
+  stale: 'no_status' | 'in_doubt' | 'not_attempted' | null;
+  staleMarkedAt: string | null;
+  errorCode: number | null;
+  errorTitle: string | null;
+  attempts: number;
+  round: number;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+  deliveredAt: string | null;
+  readAt: string | null;
+  failedAt: string | null;
+  retry: { allowed: boolean; reason: string | null; message: string | null };
+}
+export interface DeliveryOverview {
+  window: { since: string; until: string | null };
+  staleAfterMinutes: number;
+  summary: {
+    total: number;
+    queued: number;
+    sent: number;
+    delivered: number;
+    read: number;
+    failed: number;
+    stale: number;
+    failuresByCode: Array<{ errorCode: number | null; errorTitle: string | null; count: number }>;
+  };
+  messages: MonitoredMessage[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+export interface DeliveryAudit {
+  message: MonitoredMessage;
+  attempts: Array<{
+    attemptNo: number;
+    round: number;
+    phoneNumberId: string;
+    templateName: string | null;
+    templateLanguage: string | null;
+    outcome: 'pending' | 'sent' | 'failed' | 'skipped';
+    providerMessageId: string | null;
+    errorCode: number | null;
+    errorTitle: string | null;
+    tries: number;
+    startedAt: string;
+    finishedAt: string | null;
+  }>;
+  retries: Array<{ round: number; requestedBy: string | null; requestedAt: string; outcome: string; detail: string | null; finishedAt: string | null }>;
+  trail: Array<{ at: string; event: string; round: number; detail: string | null }>;
+}
+export interface RetryAnswer {
+  queued: number;
+  messages: Array<{ messageId: string; round: number; workflowId: string; alreadyQueued: boolean }>;
+  refused: Array<{ messageId: string; reason: string; message: string }>;
+}
+export interface RetryFilter {
+  status?: 'failed' | 'stale' | 'problems';
+  campaignId?: string;
+  lineId?: string;
+  errorCode?: number;
+  since?: string;
+}
+
+export type SimulatedCustomerMessage = { text: string } | { buttonReply: { id: string; title: string } } | { listReply: { id: string; title: string } };
 
 // ---- Endpoints ----
 
@@ -255,4 +433,31 @@ export const api = {
   users: (query: Query) => request<{ users: ManagedUser[]; total: number }>('GET', '/api/users', { query }),
   createUser: (body: Record<string, unknown>) => request<ManagedUser>('POST', '/api/users', { body }),
   updateUser: (userId: string, body: Record<string, unknown>) => request<ManagedUser>('PUT', `/api/users/${id(userId)}`, { body }),
+
+  templates: (query: Query = {}) => request<Template[]>('GET', '/api/templates', { query }),
+  createTemplate: (body: NewTemplate) => request<Template>('POST', '/api/templates', { body }),
+  deleteTemplate: (templateId: string) => request('DELETE', `/api/templates/${id(templateId)}`),
+  syncTemplates: () => request<SyncResult>('POST', '/api/templates/sync', { body: {} }),
+  groups: () => request<TemplateGroup[]>('GET', '/api/templates/groups'),
+  createGroup: (body: { name: string; templateIds: string[]; preferredPhoneNumberId?: string | null }) => request<TemplateGroup>('POST', '/api/templates/groups', { body }),
+  updateGroup: (groupId: string, body: { name?: string; templateIds?: string[]; preferredPhoneNumberId?: string | null }) =>
+    request<TemplateGroup>('PUT', `/api/templates/groups/${id(groupId)}`, { body }),
+  deleteGroup: (groupId: string) => request('DELETE', `/api/templates/groups/${id(groupId)}`),
+
+  bulkSend: (body: BulkSendBody, idempotencyKey: string) =>
+    request<BulkSendAccepted>('POST', '/api/templates/bulk-send', { body, headers: { 'Idempotency-Key': idempotencyKey } }),
+  campaigns: (query: Query = {}) => request<{ campaigns: Campaign[]; total: number }>('GET', '/api/campaigns', { query }),
+  campaign: (campaignId: string) => request<Campaign>('GET', `/api/campaigns/${id(campaignId)}`),
+  controlCampaign: (campaignId: string, action: 'pause' | 'resume' | 'cancel') => request<Campaign>('POST', `/api/campaigns/${id(campaignId)}/${action}`),
+
+  simulator: () => request<{ available: boolean; reason?: string }>('GET', '/api/simulator'),
+  simulateCustomer: (body: { phoneNumberId: string; from: string; name?: string } & SimulatedCustomerMessage) =>
+    request<{ success: true; wamid: string }>('POST', '/api/simulator/inbound', { body }),
+  triggerOutbound: (body: { phone: string; flowId: string; data?: Record<string, unknown> }) =>
+    request<{ success: true; journeyId: string }>('POST', '/api/webhook/outbound', { body }),
+  triggerApi: (flowId: string, fields: Record<string, unknown>) => request<{ success: true; journeyId: string }>('POST', `/api/webhook/flow/${id(flowId)}`, { body: fields }),
+
+  deliveryOverview: (query: Query) => request<DeliveryOverview>('GET', '/api/monitor/delivery', { query }),
+  deliveryAudit: (messageId: string) => request<DeliveryAudit>('GET', '/api/monitor/delivery', { query: { messageId } }),
+  retryDelivery: (body: { messageId: string } | { filter: RetryFilter; limit?: number }) => request<RetryAnswer>('POST', '/api/monitor/delivery', { body }),
 };

@@ -3,13 +3,13 @@ import { InboxHandlerRegistry } from '../inbox-dispatcher';
 import { templateEventsHandler } from './template-events';
 import { userPreferencesHandler } from './user-preferences';
 import { whatsappInboundHandler } from './whatsapp-inbound';
-import { whatsappStatusHandler } from './whatsapp-status';
+import { whatsappStatusHandler, type StatusHandlerDeps } from './whatsapp-status';
 
 /** What the webhook inbox dispatcher does with each kind of event. */
-export function journeyInboxHandlers(deps: { temporal: TemporalHandle }): InboxHandlerRegistry {
+export function journeyInboxHandlers(deps: { temporal: TemporalHandle; delivery?: StatusHandlerDeps['delivery'] }): InboxHandlerRegistry {
   const registry = new InboxHandlerRegistry();
   registry.register('message', whatsappInboundHandler(deps));
-  registry.register('status', whatsappStatusHandler());
+  registry.register('status', whatsappStatusHandler(deps));
   registry.register('other', templateEventsHandler(registry.get('other')));
   registry.register('other', userPreferencesHandler(registry.get('other')));
   return registry;

@@ -13,6 +13,9 @@ export function Layout({ path, children }: { path: string; children: ReactNode }
   const links = [
     { to: '/flows', label: t('nav.flows') },
     { to: '/inbox', label: t('nav.inbox') },
+    { to: '/templates', label: t('nav.templates') },
+    { to: '/campaigns', label: t('nav.campaigns') },
+    ...(session.user.role !== 'user' ? [{ to: '/monitor', label: t('nav.monitor') }] : []),
     { to: '/settings', label: t('nav.settings') },
     ...(session.user.role !== 'user' ? [{ to: '/users', label: t('nav.users') }] : []),
   ];

@@ -25,6 +25,7 @@ import { connectExit, edgeId, fromCanvas, pruneEdges, toCanvas, type StepNode } 
 import { NodePanel } from './NodePanel';
 import { Palette } from './Palette';
 import { IssuesContext, StepNodeView } from './StepNodeView';
+import { TestPanel } from './TestPanel';
 import { VersionsPanel } from './VersionsPanel';
 
 const nodeTypesMap = { step: StepNodeView };
@@ -59,6 +60,7 @@ function FlowEditor({ flowId, focusNode }: { flowId: string; focusNode?: string 
   const [serverIssues, setServerIssues] = useState<GraphIssues | null>(null);
   const [busy, setBusy] = useState(false);
   const [dialog, setDialog] = useState<'import' | 'export' | null>(null);
+  const [testing, setTesting] = useState(false);
   const versions = useLoad(() => api.versions(flowId), [flowId]);
 
   const graph = useMemo(() => fromCanvas(nodes, edges), [nodes, edges]);
@@ -282,6 +284,9 @@ function FlowEditor({ flowId, focusNode }: { flowId: string; focusNode?: string 
               {t('editor.activate')}
             </button>
           )}
+          <button type="button" className={testing ? 'active' : undefined} aria-pressed={testing} onClick={() => setTesting((v) => !v)}>
+            {t('test.toggle')}
+          </button>
           <button type="button" onClick={() => setDialog('export')}>
             {t('editor.export')}
           </button>
@@ -324,7 +329,9 @@ function FlowEditor({ flowId, focusNode }: { flowId: string; focusNode?: string 
             </ReactFlow>
           </div>
           <aside className="side">
-            {selected ? (
+            {testing ? (
+              <TestPanel flow={flow} dirty={dirty} />
+            ) : selected ? (
               <NodePanel
                 key={selected.id}
                 node={selected}
@@ -339,7 +346,7 @@ function FlowEditor({ flowId, focusNode }: { flowId: string; focusNode?: string 
             ) : (
               <p className="muted panel-body">{t('editor.selectNode')}</p>
             )}
-            <VersionsPanel versions={versions.data} error={versions.error} />
+            {!testing && <VersionsPanel versions={versions.data} error={versions.error} />}
           </aside>
         </div>
         {dialog && (

@@ -3,16 +3,19 @@ import { api, errorText } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { useLoad } from '../../components/useLoad';
 import { useT } from '../../i18n';
+import { pollWhile, useLiveReload, useLiveState } from '../../live';
 import { conversationsChanged } from './events';
 import { JourneyCard } from './JourneyCard';
 import { MessageBubble } from './MessageBubble';
 import { ReplyBox } from './ReplyBox';
 import { WindowState } from './WindowState';
 
-/** One conversation: its messages (refreshed every 2 s), who holds it, its journey, and the reply box. */
+/** One conversation: its messages (pushed by the live feed, else refreshed every 2 s), who holds it, its journey, and the reply box. */
 export function ChatView({ conversationId }: { conversationId: string }) {
   const t = useT();
-  const detail = useLoad(() => api.conversation(conversationId), [conversationId], { pollMs: 2000 });
+  const live = useLiveState();
+  const detail = useLoad(() => api.conversation(conversationId), [conversationId], { pollMs: pollWhile(live, 2000) });
+  useLiveReload(detail.reload, (e) => (e.type === 'message' && e.data.conversationId === conversationId) || (e.type === 'conversation' && e.data.id === conversationId));
   const [actionError, setActionError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);

@@ -1,8 +1,10 @@
 import { useEffect, useState } from 'react';
 import { api, type ConversationStatus } from '../../api';
 import { ErrorBanner } from '../../components/ErrorBanner';
+import { LiveBadge } from '../../components/LiveBadge';
 import { useLoad } from '../../components/useLoad';
 import { useFormat, useT } from '../../i18n';
+import { pollWhile, useLiveReload, useLiveState } from '../../live';
 import { Link } from '../../router';
 import { onConversationsChanged } from './events';
 
@@ -14,6 +16,7 @@ export function ConversationList({ selectedId }: { selectedId?: string }) {
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
   const [mine, setMine] = useState(false);
+  const live = useLiveState();
   useEffect(() => {
     const timer = window.setTimeout(() => setQuery(search.trim()), 300);
     return () => window.clearTimeout(timer);
@@ -22,12 +25,13 @@ export function ConversationList({ selectedId }: { selectedId?: string }) {
   const list = useLoad(
     () => api.conversations({ status: status === 'all' ? undefined : status, search: query || undefined, assignedTo: mine ? 'me' : undefined, limit: 100 }),
     [status, query, mine],
-    { pollMs: 3000 },
+    { pollMs: pollWhile(live) },
   );
   const stats = list.data?.stats;
   const format = useFormat();
   const { reload } = list;
   useEffect(() => onConversationsChanged(() => void reload()), [reload]);
+  useLiveReload(reload, (e) => e.type === 'message' || e.type === 'conversation', 500);
 
   return (
     <aside className="conv-list">
@@ -44,6 +48,7 @@ export function ConversationList({ selectedId }: { selectedId?: string }) {
           <input type="checkbox" checked={mine} onChange={(e) => setMine(e.target.checked)} /> {t('inbox.mine')}
         </label>
       </div>
+      <LiveBadge state={live} />
       <ErrorBanner error={list.error} />
       {list.data && list.data.conversations.length === 0 && <p className="muted pad">{t('inbox.empty')}</p>}
       <ul className="conv-items">

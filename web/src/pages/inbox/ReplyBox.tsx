@@ -1,19 +1,20 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, errorText, type ReplyBody } from '../../api';
+import { api, ApiError, errorText, newKey, type ReplyBody } from '../../api';
 import { ErrorBanner, Notice } from '../../components/ErrorBanner';
 import { Field } from '../../components/Field';
+import { useLoad } from '../../components/useLoad';
 import { useT } from '../../i18n';
+import { resolveChoice, TemplatePicker, type TemplateChoice } from './TemplatePicker';
 
 type Mode = 'text' | 'media' | 'template';
 type MediaType = 'image' | 'video' | 'document' | 'audio';
-type Errors = Partial<Record<'text' | 'mediaUrl' | 'caption' | 'filename' | 'templateName' | 'templateLanguage' | 'templateParams', string>>;
-
-const newKey = (): string => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+type Errors = Partial<Record<'text' | 'mediaUrl' | 'caption' | 'filename' | 'choice' | 'params', string>>;
 
 /**
  * The agent's reply: text, a media link or a template. While the 24-hour window is closed only a template can
- * go, so the box switches to it. Each composed message has one idempotency key, kept across retries of the
- * same message, so a retry after a lost answer never sends twice.
+ * go, so the box switches to it and offers the approved templates and template groups to pick from. Each
+ * composed message has one idempotency key, kept across retries of the same message, so a retry after a lost
+ * answer never sends twice.
  */
 export function ReplyBox({ conversationId, windowOpen, onSent }: { conversationId: string; windowOpen: boolean; onSent: () => void }) {
   const t = useT();
@@ -23,15 +24,17 @@ export function ReplyBox({ conversationId, windowOpen, onSent }: { conversationI
   const [mediaUrl, setMediaUrl] = useState('');
   const [caption, setCaption] = useState('');
   const [filename, setFilename] = useState('');
-  const [templateName, setTemplateName] = useState('');
-  const [templateLanguage, setTemplateLanguage] = useState('en');
-  const [templateParams, setTemplateParams] = useState('');
+  const [choice, setChoice] = useState<TemplateChoice>('');
+  const [templateParams, setTemplateParams] = useState<string[]>([]);
   const [errors, setErrors] = useState<Errors>({});
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [key, setKey] = useState(newKey);
   const effective: Mode = windowOpen ? mode : 'template';
+  const usesTemplates = effective === 'template';
+  const templates = useLoad(() => (usesTemplates ? api.templates({ status: 'APPROVED' }) : Promise.resolve(undefined)), [usesTemplates]);
+  const groups = useLoad(() => (usesTemplates ? api.groups() : Promise.resolve(undefined)), [usesTemplates]);
 
   function build(): { body?: ReplyBody; errors: Errors } {
     const e: Errors = {};
@@ -60,10 +63,19 @@ export function ReplyBox({ conversationId, windowOpen, onSent }: { conversationI
         },
       };
     }
-    const params = templateParams.split('\n').map((p) => p.trim()).filter(Boolean);
-    if (!templateName.trim()) e.templateName = t('common.required');
-    if (!/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/.test(templateLanguage.trim())) e.templateLanguage = 'a language code such as en, en_US or he';
-    return { errors: e, body: { messageType: 'template', templateName: templateName.trim(), templateLanguage: templateLanguage.trim(), templateParams: params } };
+    const resolved = choice ? resolveChoice(choice, templates.data ?? [], groups.data ?? []) : undefined;
+    if (!resolved) return { errors: { choice: t('inbox.pickTemplate') } };
+    const params = templateParams.slice(0, resolved.params).map((p) => p?.trim() ?? '');
+    if (params.length < resolved.params || params.some((p) => !p)) e.params = t('inbox.fillParams', { count: resolved.params });
+    return {
+      errors: e,
+      body: {
+        messageType: 'template',
+        ...(resolved.templateGroupId ? { templateGroupId: resolved.templateGroupId } : { templateId: resolved.templateId }),
+        templateLanguage: resolved.template?.language ?? 'en',
+        templateParams: params,
+      },
+    };
   }
 
   async function send(ev: FormEvent) {
@@ -81,7 +93,7 @@ export function ReplyBox({ conversationId, windowOpen, onSent }: { conversationI
       setMediaUrl('');
       setCaption('');
       setFilename('');
-      setTemplateParams('');
+      setTemplateParams([]);
       if (res.queued) setNotice(t('inbox.queued'));
       onSent();
     } catch (err) {
@@ -155,17 +167,18 @@ export function ReplyBox({ conversationId, windowOpen, onSent }: { conversationI
         </div>
       )}
       {effective === 'template' && (
-        <div className="grid-2">
-          <Field label={t('inbox.templateName')} error={errors.templateName} htmlFor="reply-template">
-            <input id="reply-template" dir="ltr" value={templateName} onChange={(e) => edit(setTemplateName)(e.target.value)} />
-          </Field>
-          <Field label={t('inbox.templateLanguage')} error={errors.templateLanguage} htmlFor="reply-template-lang">
-            <input id="reply-template-lang" dir="ltr" value={templateLanguage} onChange={(e) => edit(setTemplateLanguage)(e.target.value)} />
-          </Field>
-          <Field label={t('inbox.templateParams')} error={errors.templateParams} htmlFor="reply-template-params">
-            <textarea id="reply-template-params" dir="auto" rows={2} value={templateParams} onChange={(e) => edit(setTemplateParams)(e.target.value)} />
-          </Field>
-        </div>
+        <>
+          <ErrorBanner error={templates.error ?? groups.error} />
+          <TemplatePicker
+            templates={templates.data}
+            groups={groups.data}
+            choice={choice}
+            params={templateParams}
+            errors={{ choice: errors.choice, params: errors.params }}
+            onChoice={(c) => (edit(setChoice)(c), setTemplateParams([]), setErrors({}))}
+            onParams={(p) => (edit(setTemplateParams)(p), setErrors({}))}
+          />
+        </>
       )}
       <div className="row end">
         <button type="submit" className="primary" disabled={busy}>
