@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ResolvedProvider } from '../../core/ai/providers';
-import { recordUsage } from '../../core/ai/usage';
+import { recordBilledAnswer } from '../../core/ai/usage';
 import type { AiPurpose } from '../../core/db/entities';
 import { clientFor, providerFailure } from './provider-client';
 
@@ -20,15 +20,6 @@ export async function billedChatCompletion(
   } catch (err) {
     throw providerFailure(err, provider);
   }
-  await recordUsage(em, {
-    tenantId: call.tenantId,
-    providerId: provider.providerId,
-    providerName: provider.name,
-    model: completion.model || provider.model,
-    purpose: call.purpose,
-    promptTokens: completion.usage?.prompt_tokens ?? 0,
-    completionTokens: completion.usage?.completion_tokens ?? 0,
-    reference: call.reference,
-  });
+  await recordBilledAnswer(em, provider, call, completion);
   return completion;
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { aiFailureTypes } from '../../core/ai/activities';
 import { resolveProvider, type ResolvedProvider } from '../../core/ai/providers';
-import { recordUsage } from '../../core/ai/usage';
+import { recordBilledAnswer } from '../../core/ai/usage';
 import type { SecretBox } from '../../core/crypto/secret-box';
 import { normalise } from '../../core/knowledge/vectors';
 import type { AiDeps } from '../ai';
@@ -30,16 +30,7 @@ export async function embedTexts(
   } catch (err) {
     throw providerFailure(err, provider);
   }
-  await recordUsage(em, {
-    tenantId: call.tenantId,
-    providerId: provider.providerId,
-    providerName: provider.name,
-    model: response.model || provider.model,
-    purpose: 'embeddings',
-    promptTokens: response.usage?.prompt_tokens ?? 0,
-    completionTokens: 0,
-    reference: call.reference,
-  });
+  await recordBilledAnswer(em, provider, { tenantId: call.tenantId, purpose: 'embeddings', reference: call.reference }, response);
   const byIndex = new Map(response.data.map((d) => [d.index, d.embedding]));
   const vectors = call.texts.map((_, i) => {
     const raw = byIndex.get(i);

@@ -31,6 +31,25 @@ export async function recordUsage(em: EntityManager, entry: UsageEntry): Promise
   await em.insert(AiUsage, row);
 }
 
+/** What an OpenAI-compatible answer says it billed, recorded against the provider that answered. */
+export async function recordBilledAnswer(
+  em: EntityManager,
+  provider: { providerId: string | null; name: string; model: string },
+  call: { tenantId: string; purpose: UsageEntry['purpose']; reference: string },
+  answer: { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } | null },
+): Promise<void> {
+  await recordUsage(em, {
+    tenantId: call.tenantId,
+    providerId: provider.providerId,
+    providerName: provider.name,
+    model: answer.model || provider.model,
+    purpose: call.purpose,
+    promptTokens: answer.usage?.prompt_tokens ?? 0,
+    completionTokens: answer.usage?.completion_tokens ?? 0,
+    reference: call.reference,
+  });
+}
+
 export interface UsageTotals {
   calls: number;
   promptTokens: number;

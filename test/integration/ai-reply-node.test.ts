@@ -260,7 +260,9 @@ describe('the AI reply node', () => {
     const prompted = newPhone();
     await ask(prompted, 'hello');
     expect(await textsN(prompted, 1)).toEqual(['Hi Noa! What would you like to know about the bakery?']);
-    expect(await state(prompted)).toMatchObject({ currentNode: 'ai', waitingFor: 'reply' });
+    // The question reaches the simulator a moment before the journey records that it waits for the answer.
+    const asked = await eventually(async () => ((await state(prompted)).waitingFor === 'reply' ? state(prompted) : undefined), 'the node to wait for the answer');
+    expect(asked).toMatchObject({ currentNode: 'ai', waitingFor: 'reply' });
     await ask(prompted, 'How much is the sourdough loaf?');
     expect((await textsN(prompted, 2))[1]).toBe('Our sourdough loaf costs 24 shekels.');
 
