@@ -3,8 +3,12 @@ import type { InboxRow } from '../../core/inbox/webhook-inbox';
 import { templateStatusOf } from '../../core/templates/status';
 import type { InboxHandler, InboxHandlerContext } from '../inbox-dispatcher';
 
-/** How many times an event for a template we have not stored yet is retried: the webhook may overtake the create. */
-const MAX_ATTEMPTS_FOR_UNKNOWN = 6;
+/**
+ * How long an event for a template we have not stored yet is retried: the webhook may overtake the create (Meta
+ * answers the create, then our row is written). Measured in time, not attempts: a busy API may take longer to
+ * write the row than a few quick retries last.
+ */
+export const UNKNOWN_TEMPLATE_PATIENCE_MS = 2 * 60_000;
 
 interface TemplateEventValue {
   event?: unknown;
@@ -53,7 +57,7 @@ export function templateEventsHandler(next: InboxHandler | undefined): InboxHand
               ...matchArgs,
             ]);
     }
-    if (changed.length === 0 && row.attempts < MAX_ATTEMPTS_FOR_UNKNOWN) throw new Error(`no template ${providerId ?? name} of WABA ${event.wabaId} yet`);
+    if (changed.length === 0 && Date.now() - new Date(row.receivedAt).getTime() < UNKNOWN_TEMPLATE_PATIENCE_MS) throw new Error(`no template ${providerId ?? name} of WABA ${event.wabaId} yet`);
     if (changed.length === 0) ctx.logger.info({ templateId: providerId, name, wabaId: event.wabaId }, 'event for a template we do not have: ignored (a sync brings it in)');
   };
 }
