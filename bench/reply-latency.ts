@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedMessage } from '../dev/whatsapp-simulator/state';
+import { dispatcherDefaults } from '../workers/inbox-dispatcher';
 import { BASELINE_TASK_QUEUE } from './baseline-worker';
 import { accepted, httpClient } from './load';
 import { ratioOf, type BenchmarkReport } from './report';
@@ -67,15 +68,15 @@ export async function prepareReplyProbe(stack: BenchStack, tenant: BenchTenant, 
 }
 
 /**
- * When the dispatcher claimed each event: it leases a claimed row by pushing next_attempt_at five minutes
- * (its default lease) past the claim, so for a row handled at its first attempt the claim is that minus 5 min.
+ * When the dispatcher claimed each event: it leases a claimed row by pushing next_attempt_at its default lease
+ * past the claim, so for a row handled at its first attempt (quickly: no renewal) the claim is that minus the lease.
  */
 async function claimTimes(stack: BenchStack, wamids: string[]): Promise<Map<string, { receivedMs: number; claimedMs: number }>> {
   const rows = await stack.orm.em.getConnection().execute<{ dedupe_key: string; received_ms: number; claimed_ms: number; attempts: number }[]>(
     `select dedupe_key, (extract(epoch from received_at) * 1000)::float8 as received_ms,
-       (extract(epoch from next_attempt_at - interval '5 minutes') * 1000)::float8 as claimed_ms, attempts
+       (extract(epoch from next_attempt_at) * 1000 - ?)::float8 as claimed_ms, attempts
      from webhook_inbox where provider = 'whatsapp' and dedupe_key = any(string_to_array(?, ','))`,
-    [wamids.join(',')],
+    [dispatcherDefaults.leaseMs, wamids.join(',')],
   );
   return new Map(rows.filter((r) => r.attempts === 1).map((r) => [r.dedupe_key, { receivedMs: r.received_ms, claimedMs: r.claimed_ms }]));
 }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { benchCampaigns } from './campaigns';
 import { benchIngest } from './ingest';
 import { cpuMeter } from './procs';
 import { benchReplyLatency, prepareReplyProbe } from './reply-latency';
@@ -22,7 +23,12 @@ export interface BenchSettings {
   replySamples: number;
   replyContacts: number;
   waiting: number;
+  campaignRecipients: number;
+  /** The benchmarks to run (BENCH_ONLY=reply,scale); all when empty. */
+  only: string[];
 }
+
+export const benchmarkIds = ['ingest', 'starts', 'reply', 'scale', 'campaigns'] as const;
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -30,6 +36,13 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
   return value;
+}
+
+function chosen(raw: string | undefined): string[] {
+  const ids = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !(benchmarkIds as readonly string[]).includes(id));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; choose from ${benchmarkIds.join(', ')}`);
+  return ids;
 }
 
 export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
@@ -42,6 +55,8 @@ export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     replySamples: positive(env, 'BENCH_REPLY_SAMPLES', 100),
     replyContacts: positive(env, 'BENCH_REPLY_CONTACTS', 20),
     waiting: positive(env, 'BENCH_WAITING', 2000),
+    campaignRecipients: positive(env, 'BENCH_CAMPAIGN_RECIPIENTS', 1200),
+    only: chosen(env.BENCH_ONLY),
   };
 }
 
@@ -65,16 +80,17 @@ async function main(): Promise<void> {
     log('creating tenants, lines and flows through the API');
     const admin = await adminSession(stack.apiUrl, stack.admin);
     const simulatorToken = stack.sim.accessToken;
+    const wanted = (id: (typeof benchmarkIds)[number]) => settings.only.length === 0 || settings.only.includes(id);
     const ingestTenant = await createTenant(stack.apiUrl, admin, { name: 'bench_ingest', simulatorToken });
     const replyTenant = await createTenant(stack.apiUrl, admin, { name: 'bench_reply', simulatorToken, graph: inboundFlow });
-    const startTenants = await createTenants(stack.apiUrl, admin, 1 + settings.starts / TRIGGERS_PER_TENANT, {
-      prefix: 'bench_start',
-      simulatorToken,
-      graph: outboundFlow,
-    });
+    const startTenants = wanted('starts')
+      ? await createTenants(stack.apiUrl, admin, 1 + settings.starts / TRIGGERS_PER_TENANT, { prefix: 'bench_start', simulatorToken, graph: outboundFlow })
+      : [];
+    const campaignTenant = await createTenant(stack.apiUrl, admin, { name: 'bench_campaign', simulatorToken });
     const cpu = cpuMeter(() => stack.pids());
 
-    const run = async (title: string, bench: () => Promise<BenchmarkReport>) => {
+    const run = async (id: (typeof benchmarkIds)[number], title: string, bench: () => Promise<BenchmarkReport>) => {
+      if (!wanted(id)) return;
       log(`running: ${title}`);
       const t = Date.now();
       try {
@@ -84,11 +100,13 @@ async function main(): Promise<void> {
       }
       log(`done: ${title} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     };
-    await run('1. webhook ingest', () => benchIngest(stack, ingestTenant, { concurrency: settings.concurrency, seconds: settings.ingestSeconds }, cpu));
-    await run('2. journey starts', () => benchStarts(stack, startTenants, { concurrency: settings.concurrency, starts: settings.starts }, cpu));
-    const probe = await prepareReplyProbe(stack, replyTenant, settings.replyContacts);
-    await run('3. reply latency', () => benchReplyLatency(stack, probe, { samples: settings.replySamples }));
-    await run('5. scale', () => benchScale(stack, probe, { waiting: settings.waiting, concurrency: settings.concurrency, samples: settings.replySamples }));
+    await run('ingest', '1. webhook ingest', () => benchIngest(stack, ingestTenant, { concurrency: settings.concurrency, seconds: settings.ingestSeconds }, cpu));
+    await run('starts', '2. journey starts', () => benchStarts(stack, startTenants, { concurrency: settings.concurrency, starts: settings.starts }, cpu));
+    const probe = wanted('reply') || wanted('scale') ? await prepareReplyProbe(stack, replyTenant, settings.replyContacts) : undefined;
+    await run('reply', '3. reply latency', () => benchReplyLatency(stack, probe!, { samples: settings.replySamples }));
+    await run('scale', '5. scale', () => benchScale(stack, probe!, { waiting: settings.waiting, concurrency: settings.concurrency, samples: settings.replySamples }));
+    // Last: it clears the simulator's record of messages, and leaves it enforcing the line rate.
+    await run('campaigns', '4. campaign pacing', () => benchCampaigns(stack, campaignTenant, { recipients: settings.campaignRecipients }, cpu));
   } finally {
     log('stopping the stack');
     process.off('SIGINT', stop);

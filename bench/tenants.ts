@@ -85,6 +85,14 @@ export async function createTenant(
   return { name: opts.name, tenantId: me.tenantId, token, line: { ...line, id: created.json.id }, flowId };
 }
 
+/** Another line of the tenant (the same WhatsApp Business Account), sending at the default 80 messages/s. */
+export async function addLine(apiUrl: string, tenant: BenchTenant, simulatorToken: string): Promise<LineRef & { id: string }> {
+  const n = ++lineSeq;
+  const line = { phoneNumberId: `10${String(process.pid).padStart(7, '0')}${String(n).padStart(4, '0')}`, wabaId: tenant.line.wabaId, displayPhoneNumber: `1555${String(n).padStart(7, '0')}` };
+  const created = await call(apiUrl, 'POST', '/api/settings/whatsapp', { token: tenant.token }, { ...line, accessToken: simulatorToken, verifyToken: `verify-${n}` });
+  return { ...line, id: created.json.id };
+}
+
 /** Several tenants, a few at a time (each registration hashes a password). */
 export async function createTenants(
   apiUrl: string,

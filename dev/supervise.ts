@@ -67,7 +67,7 @@ export function spawnManaged(name: string, command: string, args: string[], opts
     stdio: ['ignore', log ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit'],
   });
   const capture = (chunk: Buffer) => {
-    log?.write(chunk);
+    if (log && !log.writableEnded) log.write(chunk);
     tail = (tail + chunk.toString('utf8')).slice(-TAIL_CHARS);
   };
   child.stdout?.on('data', capture);
@@ -79,14 +79,17 @@ export function spawnManaged(name: string, command: string, args: string[], opts
       // Only a failure to start ends the process here; a failed kill() of a running child also lands here.
       if (child.pid === undefined) {
         info ??= { code: null, signal: null, error };
-        log?.end();
+        if (log && !log.writableEnded) log.end();
         resolve(info);
       }
     });
     child.once('exit', (code, signal) => {
       info ??= { code, signal };
-      log?.end();
       resolve(info);
+    });
+    // Not at 'exit': what the process wrote just before it died may still be in the pipe then.
+    child.once('close', () => {
+      if (log && !log.writableEnded) log.end();
     });
   });
 

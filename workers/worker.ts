@@ -78,7 +78,8 @@ export async function createWorker(opts: {
   });
 }
 
-async function main(): Promise<void> {
+/** The worker process: Temporal worker and inbox dispatcher; exported for tests that run it as a child (test/chaos). */
+export async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporal.address) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS are required to start the worker');
   const logger = createLogger(config.logLevel, 'worker');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelSendError, toActivityFailure } from '../../core/channels/errors';
@@ -38,7 +39,14 @@ interface MessageRow {
   provider_message_id: string | null;
   error_code: number | null;
   error_title: string | null;
+  /** How long ago the latest provider call was made, while its outcome is not stored (null otherwise). */
+  unsettled_ms: number | null;
 }
+
+/** How long a send whose outcome a crash hid waits for the provider's word before it is sent again. */
+const IN_DOUBT_GRACE_MS = 60_000;
+/** How long one activity attempt looks for that word before handing back to Temporal's retry. */
+const IN_DOUBT_WAIT_MS = 15_000;
 
 /**
  * Sends one message, at most once per idempotency key: the row is written first, and a retry that finds
@@ -68,7 +76,7 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
       ],
     );
     const [row] = await conn.execute<MessageRow[]>(
-      `select id, status, provider_message_id, error_code, error_title from messages where idempotency_key = ?`,
+      `select ${messageColumns} from messages where idempotency_key = ?`,
       [input.idempotencyKey],
     );
     const count = (outcome: string) => deps.sends?.inc({ channel: 'whatsapp', line: line.phoneNumberId, outcome });
@@ -77,6 +85,22 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
       return { messageId: row.id, providerMessageId: row.provider_message_id };
     }
     if (row.status === 'failed') throw ApplicationFailure.nonRetryable(`${row.error_title} (code ${row.error_code})`, 'send_failed');
+    // Campaign sends settle this per recipient instead (core/campaigns/unsettled.ts).
+    if (!input.campaignId && row.unsettled_ms !== null) {
+      const settled = await awaitProviderWord(conn, row);
+      if (settled.provider_message_id) {
+        count('duplicate');
+        return { messageId: row.id, providerMessageId: settled.provider_message_id };
+      }
+      if (settled.status === 'failed') throw ApplicationFailure.nonRetryable(`${settled.error_title} (code ${settled.error_code})`, 'send_failed');
+      if (settled.unsettled_ms !== null && settled.unsettled_ms < IN_DOUBT_GRACE_MS) {
+        throw ApplicationFailure.create({
+          type: 'send_in_doubt',
+          message: 'An earlier attempt may have sent this message: waiting for the provider to say so before sending again',
+          nextRetryDelay: 1_000,
+        });
+      }
+    }
 
     if (stored.type !== 'template' && !windowOpen(conversation.lastCustomerMessageAt)) {
       await markFailed(conn, row.id, 131047, 'The 24-hour window is closed: send an approved template instead');
@@ -100,8 +124,9 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
         message: payload,
         idempotencyKey: row.id,
         // Counted when the call is made (after the line's governor gave it a slot): attempts > 0 without a
-        // provider id is a send whose outcome a crash may have hidden.
-        beforeSend: async () => void (await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [row.id])),
+        // provider id is a send whose outcome a crash may have hidden; unsettled_call_at stays set until the
+        // outcome is stored.
+        beforeSend: async () => void (await conn.execute(`update messages set attempts = attempts + 1, unsettled_call_at = now() where id = ?`, [row.id])),
       });
       await recordSent(conn, { id: row.id, conversationId: conversation.id, wamid: sent.wamid, text });
       count('sent');
@@ -112,11 +137,34 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
       if (!err.retryable) {
         await markFailed(conn, row.id, err.code ?? 0, err.message);
         if (err.errorClass === 'credentials' || err.errorClass === 'account') await markLineNeedsReauth(em, line.id);
+      } else if (!err.maybeSent) {
+        // Refused (5xx, rate limit): the message did not go out, and the retry may send it without a doubt.
+        await conn.execute(`update messages set unsettled_call_at = null where id = ?`, [row.id]);
       }
       count(err.errorClass);
       throw toActivityFailure(err);
     }
   };
+}
+
+const messageColumns = `id, status, provider_message_id, error_code, error_title,
+  (extract(epoch from now() - unsettled_call_at) * 1000)::float8 as unsettled_ms`;
+
+/**
+ * A send in doubt: an earlier attempt made the provider call and nobody stored its outcome (its worker died,
+ * or the request timed out), so the message may have gone out, and the Cloud API has no idempotency key to
+ * ask. Waits (at most IN_DOUBT_WAIT_MS, and not past the grace period) for the provider's status webhook to
+ * settle it: workers/handlers/whatsapp-status.ts gives a status for an unknown message id to the contact's
+ * one send in flight (adoptUnknownStatus), which stores its provider id. Returns the row as it then is.
+ */
+async function awaitProviderWord(conn: ReturnType<MikroORM['em']['getConnection']>, row: MessageRow): Promise<MessageRow> {
+  const until = Date.now() + Math.min(IN_DOUBT_WAIT_MS, IN_DOUBT_GRACE_MS - (row.unsettled_ms ?? 0));
+  for (let current = row; ; ) {
+    const graceOver = current.unsettled_ms === null || current.unsettled_ms >= IN_DOUBT_GRACE_MS;
+    if (current.provider_message_id || current.status === 'failed' || graceOver || Date.now() >= until) return current;
+    await sleep(500);
+    [current] = await conn.execute<MessageRow[]>(`select ${messageColumns} from messages where id = ?`, [row.id]);
+  }
 }
 
 /** A template by id or group goes through the fallback engine; the row then says which template went out. */
@@ -146,7 +194,7 @@ async function recordSent(
   m: { id: string; conversationId: string; wamid: string; text: string; sent?: TemplateMessage },
 ): Promise<void> {
   await conn.execute(
-    `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end, sent_at = coalesce(sent_at, now()),
+    `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end, sent_at = coalesce(sent_at, now()), unsettled_call_at = null,
        text = ?, payload = coalesce(?::jsonb, payload), template_name = coalesce(?, template_name), updated_at = now() where id = ?`,
     [m.wamid, m.text, m.sent ? JSON.stringify(m.sent) : null, m.sent?.name ?? null, m.id],
   );
@@ -154,5 +202,9 @@ async function recordSent(
 }
 
 async function markFailed(conn: ReturnType<MikroORM['em']['getConnection']>, id: string, code: number, title: string): Promise<void> {
-  await conn.execute(`update messages set status = 'failed', error_code = ?, error_title = ?, failed_at = now(), updated_at = now() where id = ?`, [code, title.slice(0, 500), id]);
+  await conn.execute(`update messages set status = 'failed', error_code = ?, error_title = ?, failed_at = now(), unsettled_call_at = null, updated_at = now() where id = ?`, [
+    code,
+    title.slice(0, 500),
+    id,
+  ]);
 }

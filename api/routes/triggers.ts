@@ -51,10 +51,16 @@ function idIn(data: Record<string, unknown>, field: string): string | undefined 
 
 const leadResponse = z.object({ success: z.literal(true), message: z.string(), variables: z.array(z.string()), journeyId: z.string() });
 
+/** How long a trigger waits for Temporal: unreachable, the client would keep retrying for about 20 s. */
+const START_TIMEOUT_MS = 5_000;
+
 /** Starts (or hands to the running journey) a flow for one contact; Temporal down is a 503, nothing half-done. */
 async function startJourney(deps: ApiDeps, key: JourneyKey, trigger: FlowTrigger): Promise<string> {
   try {
-    return (await signalJourney(deps.temporal, key, { name: 'trigger', arg: trigger })).workflowId;
+    const started = await deps.temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+      signalJourney(deps.temporal, key, { name: 'trigger', arg: trigger }),
+    );
+    return started.workflowId;
   } catch (err) {
     throw new AppError('unavailable', `The journey engine is unavailable; the trigger was not accepted, retry later (${(err as Error).message.split('\n')[0]})`);
   }

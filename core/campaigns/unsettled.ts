@@ -64,17 +64,18 @@ export async function settleInDoubt(conn: Conn, campaignId: string, graceMs: num
 
 /**
  * A status webhook names a message id we have not stored. If the contact's only outbound message in flight
- * on that line (an attempt made, no provider id yet) is a campaign send, the status is about it: its worker
- * died before storing the answer, or has not stored it yet (the same id is stored then). Stores the provider
- * id on that message; true when it did.
+ * on that line (an attempt made, no provider id yet) is a campaign send, or any send whose latest call's
+ * outcome is not stored (`unsettled_call_at`), the status is about it: its worker died before storing the
+ * answer, or has not stored it yet (the same id is stored then). Stores the provider id on that message; true
+ * when it did.
  */
 export async function adoptUnknownStatus(
   em: EntityManager,
   req: { phoneNumberId: string; contact: string; providerMessageId: string; at: Date },
 ): Promise<boolean> {
   const conn = em.getConnection();
-  const inFlight = await conn.execute<Array<{ id: string; idempotency_key: string | null }>>(
-    `select m.id, m.idempotency_key
+  const inFlight = await conn.execute<Array<{ id: string; idempotency_key: string | null; unsettled: boolean }>>(
+    `select m.id, m.idempotency_key, m.unsettled_call_at is not null as unsettled
      from whatsapp_lines l
      join conversations c on c.tenant_id = l.tenant_id and c.channel = 'whatsapp' and c.line_id = l.id and c.contact = ?
      join messages m on m.conversation_id = c.id
@@ -83,11 +84,12 @@ export async function adoptUnknownStatus(
      limit 2`,
     [req.contact, req.phoneNumberId],
   );
-  if (inFlight.length !== 1 || !inFlight[0].idempotency_key?.startsWith('campaign/')) return false;
   const [message] = inFlight;
+  const campaignSend = message?.idempotency_key?.startsWith('campaign/') ?? false;
+  if (inFlight.length !== 1 || !(campaignSend || message.unsettled)) return false;
   try {
     const adopted = await conn.execute<Array<{ id: string }>>(
-      `update messages set provider_message_id = ?, status = 'sent', sent_at = coalesce(sent_at, ?), updated_at = now()
+      `update messages set provider_message_id = ?, status = 'sent', sent_at = coalesce(sent_at, ?), unsettled_call_at = null, updated_at = now()
        where id = ? and provider_message_id is null and status = 'queued' returning id`,
       [req.providerMessageId, req.at, message.id],
     );
@@ -96,6 +98,7 @@ export async function adoptUnknownStatus(
     // The id is another message's after all (unique index): not ours to take.
     return false;
   }
+  if (!campaignSend) return true;
   const [, campaignId, recipientId] = message.idempotency_key!.split('/');
   await conn.execute(
     `update campaign_recipients set state = 'sent', message_id = ?, updated_at = now() where id = ? and campaign_id = ? and state = 'in_doubt'`,

@@ -14,6 +14,7 @@ import { Migration0011DeliveryMonitor } from './migrations/0011-delivery-monitor
 import { Migration0012LineOnboarding } from './migrations/0012-line-onboarding';
 import { Migration0013KnowledgeBase } from './migrations/0013-knowledge-base';
 import { Migration0014ChangeFeedIndexes } from './migrations/0014-change-feed-indexes';
+import { Migration0015Reliability } from './migrations/0015-reliability';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -29,6 +30,7 @@ const migrationsList = [
   { name: '0012-line-onboarding', class: Migration0012LineOnboarding },
   { name: '0013-knowledge-base', class: Migration0013KnowledgeBase },
   { name: '0014-change-feed-indexes', class: Migration0014ChangeFeedIndexes },
+  { name: '0015-reliability', class: Migration0015Reliability },
 ];
 
 export type Orm = MikroORM;
