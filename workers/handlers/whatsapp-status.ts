@@ -76,7 +76,7 @@ export function whatsappStatusHandler(deps: StatusHandlerDeps) {
         [event.messageId, rank[event.status], event.status, at, error?.code ?? null, errorTitle],
       );
     let result = await apply();
-    // A campaign send whose worker died before storing the answer: the status tells us it went out.
+    // A send whose worker died (or timed out) before storing the answer: the status tells us it went out.
     if (result.length === 0 && row.phoneNumberId && event.contact.waId) {
       const adopted = await adoptUnknownStatus(ctx.em, { phoneNumberId: row.phoneNumberId, contact: event.contact.waId, providerMessageId: event.messageId, at });
       if (adopted) result = await apply();
