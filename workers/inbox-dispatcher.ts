@@ -178,12 +178,14 @@ export async function dispatchInboxOnce(options: DispatcherOptions, signal: Abor
   const runOne = async (raw: ClaimedRow): Promise<void> => {
     const row = toRow(raw);
     const log = opts.logger.child({ inboxId: row.id, tenantId: row.tenantId, kind: row.kind, provider: row.provider });
-    if (row.tenantId === null) {
-      log.warn({ phoneNumberId: row.phoneNumberId }, 'webhook event for a phone number id no line has: dropped');
+    const handler = handlers.get(row.kind);
+    // An event of a line no tenant has is dropped. One that names only a WABA (a template's review) has no
+    // tenant when several tenants' lines share that WABA; its handler finds what it concerns by the WABA.
+    if (row.tenantId === null && (row.phoneNumberId !== null || !handler)) {
+      log.warn({ phoneNumberId: row.phoneNumberId }, 'webhook event of no tenant: dropped');
       done.push(row.id);
       return;
     }
-    const handler = handlers.get(row.kind);
     if (!handler) {
       released.push(row.id);
       return;

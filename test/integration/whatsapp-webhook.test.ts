@@ -278,6 +278,31 @@ describe('inbox dispatcher', () => {
     expect(other[0].processed_at).not.toBeNull();
   });
 
+  it('hands an event that names only a WABA shared by several tenants to its handler, with no tenant, rather than dropping it', async () => {
+    const first = await connectLine();
+    const other = await signedInAccount(stack);
+    const shared = await other.agent
+      .post('/api/settings/whatsapp')
+      .send({ phoneNumberId: `1${digits(14)}`, wabaId: first.wabaId, displayPhoneNumber: '+1 555 0101', accessToken: `EAAG${randomBytes(20).toString('hex')}` });
+    expect(shared.status).toBe(201);
+    const templateId = digits(15);
+    const review = {
+      object: 'whatsapp_business_account',
+      entry: [{ id: first.wabaId, changes: [{ field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: templateId, message_template_name: 'shared_waba', message_template_language: 'en' } }] }],
+    };
+    expect((await deliver(review)).status).toBe(200);
+
+    const handled: InboxRow[] = [];
+    const handlers = new InboxHandlerRegistry();
+    handlers.register('other', async (row) => {
+      handled.push(row);
+    });
+    while ((await dispatchInboxOnce(dispatcher(handlers))).claimed > 0);
+    const mine = handled.filter((r) => JSON.stringify(r.payload).includes(templateId));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ kind: 'other', tenantId: null, phoneNumberId: null });
+  });
+
   it('retries a failing handler with backoff, recording attempts and the error, and never loses the row', async () => {
     const line = await connectLine();
     const id = wamid();
