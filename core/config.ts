@@ -57,6 +57,7 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional(),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(500),
   WHATSAPP_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3901),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_SIMULATOR: z.enum(['true', 'false']).optional(),
@@ -136,6 +137,11 @@ export interface Config {
   workerMetricsPort: number;
   temporalMetricsPort: number;
   /**
+   * Workflows (journeys) the worker keeps in memory between their tasks, least recently used first out. Each
+   * costs about 0.5 MiB of resident memory; one evicted is replayed from its history on its next message.
+   */
+  workerMaxCachedWorkflows: number;
+  /**
    * POST /api/upload and the knowledge base: files are kept under `dir` (DATA_DIR/uploads); a larger file is a
    * 413, a type (judged by the bytes) not in `allowedTypes` a 415.
    */
@@ -183,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
+    workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     uploads: { dir: path.join(path.resolve(e.DATA_DIR), 'uploads'), maxBytes: e.UPLOAD_MAX_BYTES, allowedTypes: e.UPLOAD_ALLOWED_TYPES },
     delivery: { staleAfterMinutes: e.DELIVERY_STALE_AFTER_MINUTES, followForMs: e.DELIVERY_FOLLOW_HOURS * 3600_000 },
     openaiSimulator: {

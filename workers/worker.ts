@@ -75,6 +75,8 @@ export async function createWorker(opts: {
     taskQueue: opts.config.temporal.taskQueue,
     workflowsPath: workflowsPath(),
     activities,
+    // The SDK's default grows with the heap limit (about 2,400 here), so memory grew with every waiting journey.
+    maxCachedWorkflows: opts.config.workerMaxCachedWorkflows,
   });
 }
 

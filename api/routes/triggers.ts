@@ -2,16 +2,15 @@ import { timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { Flow, User } from '../../core/db/entities';
+import { User } from '../../core/db/entities';
 import { AppError, notFound } from '../../core/errors';
 import type { NodeOf } from '../../core/flow/catalogue';
-import { findFlowForTenant, latestPublishedVersion } from '../../core/flows/repository';
 import { newId } from '../../core/ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { FlowTrigger, JourneyKey } from '../../core/journey/types';
 import { resolveTemplateReference } from '../../core/templates/resolve';
 import { passesLegacyAuth } from '../../core/triggers/legacy-auth';
-import { contactOf, lineForTrigger, toVariables, triggerableFlow } from '../../core/triggers/prepare';
+import { contactOf, latestPublished, lineForTrigger, loadTriggerFlow, toVariables, triggerableFlow } from '../../core/triggers/prepare';
 import type { ApiDeps } from '../deps';
 import { resolvePrincipal, type Principal } from '../middleware/auth';
 import { rateLimit } from '../middleware/rate-limit';
@@ -103,23 +102,24 @@ export function triggerRoutes(deps: ApiDeps) {
       },
       async handler(ctx, { body, principal }) {
         const em: EntityManager = ctx.state.em;
-        const flow = await findFlowForTenant(em, principal!.tenantId, body.flowId);
-        const published = await triggerableFlow(em, flow, ['trigger_outbound'], 'Outbound Trigger');
         const data = body.data;
         const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+        const flow = await loadTriggerFlow(em, body.flowId, { tenantId: principal!.tenantId, phoneNumberId: str(data.phoneNumberId) });
+        if (!flow) throw notFound('Flow');
+        const published = await triggerableFlow(em, flow, ['trigger_outbound'], 'Outbound Trigger');
         const templateGroupId = body.templateGroupId ?? idIn(data, 'templateGroupId');
         const templateId = templateGroupId ? undefined : (body.templateId ?? idIn(data, 'templateId'));
         const reference = templateGroupId || templateId ? await resolveTemplateReference(em, flow.tenantId, { templateGroupId, templateId }) : undefined;
         // A group's preferred line is its default line, after the caller's choice and the flow's own line.
         const preferred = flow.whatsappLineId ? undefined : reference?.preferredLine?.phoneNumberId;
-        const line = await lineForTrigger(em, flow, str(data.phoneNumberId) ?? preferred);
+        const lineId = await lineForTrigger(em, flow, str(data.phoneNumberId) ?? preferred);
         const variables = toVariables(data);
         const templateParams = Array.isArray(data.templateParams) ? data.templateParams.map(String) : [];
         if (templateParams.length) {
           variables.code ??= templateParams[0];
           variables.otpCode ??= templateParams[0];
         }
-        const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId: line.id, contact: contactOf(body.phone) };
+        const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId, contact: contactOf(body.phone) };
         const trigger: FlowTrigger = {
           triggerId: ctx.get('idempotency-key') || newId(),
           flowId: flow.id,
@@ -183,8 +183,8 @@ async function outboundTokenPrincipal(ctx: Context): Promise<Principal | undefin
   const flowId = (ctx.request.body as { flowId?: unknown } | undefined)?.flowId;
   if (!token || typeof flowId !== 'string' || !/^[0-9a-f-]{36}$/i.test(flowId)) return undefined;
   const em: EntityManager = ctx.state.em;
-  const flow = await em.findOne(Flow, { id: flowId });
-  const published = flow && (await latestPublishedVersion(em, flow.tenantId, flow.id));
+  const flow = await loadTriggerFlow(em, flowId);
+  const published = flow && (await latestPublished(em, flow));
   const node = published?.graph.nodes.find((n) => n.type === 'trigger_outbound') as NodeOf<'trigger_outbound'> | undefined;
   const expected = node?.data.legacyToken;
   if (!flow || !expected || !sameSecret(token, expected)) return undefined;
@@ -201,7 +201,7 @@ const sameSecret = (a: string, b: string): boolean => {
 
 async function leadTrigger(ctx: Context, deps: ApiDeps, kind: 'lead' | 'generic', flowId: string, fields: Record<string, unknown>) {
   const em: EntityManager = ctx.state.em;
-  const flow = await em.findOne(Flow, { id: flowId });
+  const flow = await loadTriggerFlow(em, flowId);
   if (!flow) throw notFound('Flow');
   const nodeTypes = kind === 'lead' ? (['trigger_api_lead'] as const) : (['trigger_api', 'trigger_api_lead'] as const);
   // A valid API JWT is enough (for its own tenant's flows only); otherwise the trigger node's legacy mode decides.
@@ -222,8 +222,7 @@ async function leadTrigger(ctx: Context, deps: ApiDeps, kind: 'lead' | 'generic'
   if (typeof rawPhone !== 'string' && typeof rawPhone !== 'number') throw new AppError('invalid', `${node.data.phoneField}: is required (the contact's phone number)`);
   const variables: Record<string, string> = {};
   for (const [field, value] of Object.entries(toVariables(fields))) variables[node.data.fieldMapping[field] ?? field] = value;
-  const line = await lineForTrigger(em, flow);
-  const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId: line.id, contact: contactOf(String(rawPhone)) };
+  const key: JourneyKey = { tenantId: flow.tenantId, channel: 'whatsapp', lineId: await lineForTrigger(em, flow), contact: contactOf(String(rawPhone)) };
   const journeyId = await startJourney(deps, key, {
     triggerId: ctx.get('idempotency-key') || newId(),
     flowId: flow.id,
