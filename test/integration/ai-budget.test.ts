@@ -1,30 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import pino from 'pino';
 import { aiActivities, aiDepsFromConfig } from '../../activities/ai';
 import { secretBoxFor } from '../../core/crypto/secret-box';
-import { createWorker } from '../../workers/worker';
 import { signedInAccount, type TestAccount } from '../support/accounts';
+import { startInProcessWorker, type InProcessWorker } from '../support/in-process-worker';
 import { startOpenAiSimulator, type OpenAiSimulatorProcess } from '../support/openai-simulator-process';
 import { openTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 let ai: OpenAiSimulatorProcess;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: InProcessWorker;
 
 beforeAll(async () => {
   [stack, ai] = await Promise.all([openTestStack(), startOpenAiSimulator()]);
-  connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  worker = await createWorker({ config: stack.deps.config, orm: stack.orm, logger: pino({ level: 'silent' }), connection });
-  running = worker.run();
+  worker = await startInProcessWorker({ config: stack.deps.config, orm: stack.orm });
 }, 60_000);
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await worker?.stop();
   await ai?.stop();
   await stack?.close();
 });

@@ -1,10 +1,8 @@
-import { NativeConnection } from '@temporalio/worker';
-import pino from 'pino';
 import { fromDrawflow, toDrawflow } from '../../core/flow/drawflow';
-import { createWorker } from '../../workers/worker';
 import { layoutSpacing } from '../../core/flow/layout';
 import { signedInAccount, type TestAccount } from '../support/accounts';
 import { eventually, openJourneyStack, type JourneyStack } from '../support/journey-stack';
+import { startInProcessWorker } from '../support/in-process-worker';
 import { startOpenAiSimulator, type OpenAiSimulatorProcess } from '../support/openai-simulator-process';
 import { openTestStack } from '../support/stack';
 import { tinyPdf, tinyPng } from '../support/tiny-pdf';
@@ -255,9 +253,7 @@ describe('POST /api/flows/generate, with its limits configured small', () => {
 
   it('answers 503 when the provider does not answer in time, and saves nothing', async () => {
     const stack = await openTestStack({ OPENAI_BASE_URL: ai.baseUrl, OPENAI_API_KEY: ai.apiKey, AI_GENERATION_TIMEOUT_SEC: '2' });
-    const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-    const worker = await createWorker({ config: stack.deps.config, orm: stack.orm, logger: pino({ level: 'silent' }), connection });
-    const running = worker.run();
+    const worker = await startInProcessWorker({ config: stack.deps.config, orm: stack.orm });
     try {
       await ai.configure({ latencyMs: 4000 });
       const account = await signedInAccount(stack);
@@ -271,9 +267,7 @@ describe('POST /api/flows/generate, with its limits configured small', () => {
       expect((await conn.execute(`select status from ai_generations where tenant_id = ?`, [account.user.tenantId]))[0].status).toBe('failed');
     } finally {
       await ai.configure({ latencyMs: 0 });
-      worker.shutdown();
-      await running;
-      await connection.close();
+      await worker.stop();
       await stack.close();
     }
   }, 30_000);

@@ -1,36 +1,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import pino from 'pino';
 import { embed } from '../../dev/openai-simulator/embeddings';
 import { chunkText } from '../../core/knowledge/chunking';
 import { knowledgeWorkflowId } from '../../core/knowledge/documents';
 import { searchKnowledge } from '../../core/knowledge/search';
 import { queryTerms, searchableText } from '../../core/knowledge/text';
-import { createWorker } from '../../workers/worker';
 import { signedInAccount, type TestAccount } from '../support/accounts';
 import { eventually } from '../support/journey-stack';
+import { startInProcessWorker, type InProcessWorker } from '../support/in-process-worker';
 import { startOpenAiSimulator, type OpenAiSimulatorProcess } from '../support/openai-simulator-process';
 import { openTestStack, type TestStack } from '../support/stack';
 import { tinyPdf, tinyPng } from '../support/tiny-pdf';
 
 let stack: TestStack;
 let ai: OpenAiSimulatorProcess;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: InProcessWorker;
 
 beforeAll(async () => {
   [stack, ai] = await Promise.all([openTestStack(), startOpenAiSimulator()]);
-  connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  worker = await createWorker({ config: stack.deps.config, orm: stack.orm, logger: pino({ level: 'silent' }), connection });
-  running = worker.run();
+  worker = await startInProcessWorker({ config: stack.deps.config, orm: stack.orm });
 }, 60_000);
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await worker?.stop();
   await ai?.stop();
   await stack?.close();
 });
