@@ -19,7 +19,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
  * line's second: a send that reaches its slot too late takes a new one rather than going out together with
  * later ones, and a send is held until the line's rate-th send before it is a full window (1 s / headroom)
  * old — counting this process's sends by its own clock, and every process's sends by the database's
- * (line_rate_buckets.recent_sends), so stalled processes cannot together exceed the rate.
+ * (line_rate_buckets.recent_sends), so stalled processes cannot together exceed the rate. A send made
+ * through `send` is also held until 1 s after the provider answered the rate-th send before it: the
+ * provider counts that one's arrival, which came before its answer, so however the network or the
+ * provider delayed it, the two arrivals are a full second apart.
  *
  * When the provider still answers a rate-limit error, the line pauses a moment and slows down for a while;
  * a pair-rate error pushes that recipient's next slot out.
@@ -83,6 +86,32 @@ export interface TurnReport {
 
 type Conn = ReturnType<MikroORM['em']['getConnection']>;
 
+/** One of this process's sends as the guard remembers it. */
+interface FiredSend {
+  /** When it left (performance.now). */
+  left: number;
+  /** When the provider's answer (or the failure) came back; undefined while the request is out. */
+  answeredAt?: number;
+  answered: Promise<void>;
+  answer(): void;
+}
+
+/** How long an unanswered send can hold back the sends after it; past this its arrival counts as its leaving. */
+const maxAnswerWaitMs = 2_000;
+/** Margin over the provider's 1 s window for clock granularity between the two sides. */
+const answerMarginMs = 3;
+
+function firedSend(): FiredSend {
+  const send = { left: performance.now() } as FiredSend;
+  send.answered = new Promise<void>((resolve) => {
+    send.answer = () => {
+      send.answeredAt ??= performance.now();
+      resolve();
+    };
+  });
+  return send;
+}
+
 async function sleepUntil(at: number): Promise<void> {
   const ms = at - performance.now();
   if (ms > 0.5) await sleep(ms);
@@ -92,8 +121,8 @@ export class RateGovernor {
   readonly options: GovernorOptions;
   /** Counters for diagnostics: sends let through, slots given up for lateness, sends the guard held back. */
   readonly stats = { turns: 0, retakes: 0, guardWaits: 0 };
-  /** This process's sends of each line, by the moment they left (performance.now), the latest `rate` of them. */
-  private readonly fired = new Map<string, number[]>();
+  /** This process's latest `rate` sends of each line, in the order they left. */
+  private readonly fired = new Map<string, FiredSend[]>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -162,11 +191,33 @@ export class RateGovernor {
    * in any process did to the sends before it.
    */
   async waitForTurn(req: { phoneNumberId: string; contact?: string }, beforeLeaving?: () => Promise<void>): Promise<TurnReport> {
+    const turn = await this.takeTurn(req, beforeLeaving);
+    turn.fired?.answer();
+    return turn.report;
+  }
+
+  /**
+   * Waits for the send's turn as `waitForTurn` does, then makes the request with `request` and remembers when
+   * its answer came back (success or failure), which holds the line's rate-th next send a second after it.
+   */
+  async send<T>(req: { phoneNumberId: string; contact?: string }, beforeLeaving: (() => Promise<void>) | undefined, request: () => Promise<T>): Promise<T> {
+    const turn = await this.takeTurn(req, beforeLeaving);
+    try {
+      return await request();
+    } finally {
+      turn.fired?.answer();
+    }
+  }
+
+  private async takeTurn(
+    req: { phoneNumberId: string; contact?: string },
+    beforeLeaving?: () => Promise<void>,
+  ): Promise<{ report: TurnReport; fired?: FiredSend }> {
     const started = performance.now();
     let reservation = await this.reserve(req);
     if (!reservation) {
       await beforeLeaving?.();
-      return { waitedMs: performance.now() - started, retakes: 0 };
+      return { report: { waitedMs: performance.now() - started, retakes: 0 } };
     }
     // Waits are counted from the end of the statement (after any wait for a connection or the row lock).
     let target = performance.now() + reservation.waitMs;
@@ -192,10 +243,10 @@ export class RateGovernor {
       reservation = (await this.reserve({ phoneNumberId: req.phoneNumberId })) ?? reservation;
       target = performance.now() + reservation.waitMs;
     }
-    await this.guard(req.phoneNumberId, reservation.ratePerSecond);
+    const fired = await this.guard(req.phoneNumberId, reservation.ratePerSecond);
     this.stats.turns++;
     this.stats.retakes += retakes;
-    return { waitedMs: performance.now() - started, retakes };
+    return { report: { waitedMs: performance.now() - started, retakes }, fired };
   }
 
   /**
@@ -203,25 +254,36 @@ export class RateGovernor {
    * process's sends, by this process's clock, which is closest to the moment the request leaves; then among
    * every process's sends, by the database's clock.
    */
-  private async guard(phoneNumberId: string, rate: number): Promise<void> {
+  private async guard(phoneNumberId: string, rate: number): Promise<FiredSend> {
     const windowMs = 1000 / this.options.headroom;
     const log = this.fired.get(phoneNumberId) ?? [];
     this.fired.set(phoneNumberId, log);
     for (;;) {
       const now = performance.now();
-      const due = log.length >= rate ? log[log.length - rate] + windowMs : now;
+      const before = log.length >= rate ? log[log.length - rate] : undefined;
+      if (!before) break;
+      if (before.answeredAt === undefined && now < before.left + maxAnswerWaitMs) {
+        this.stats.guardWaits++;
+        await Promise.race([before.answered, sleep(before.left + maxAnswerWaitMs - now)]);
+        continue;
+      }
+      const due = Math.max(before.left + windowMs, before.answeredAt === undefined ? 0 : before.answeredAt + 1000 + answerMarginMs);
       if (now >= due) break;
       this.stats.guardWaits++;
       await sleep(due - now);
     }
+    // Taken before the database's turn, so that sends of this process waiting alongside count this one.
+    const fired = firedSend();
+    log.push(fired);
+    if (log.length > rate) log.splice(0, log.length - rate);
     for (;;) {
       const [row] = await this.conn().execute<Array<{ wait_ms: number }>>(`select line_send_guard(?, ?::float8) as wait_ms`, [phoneNumberId, windowMs]);
       if (!(row.wait_ms > 0)) break;
       this.stats.guardWaits++;
       await sleep(row.wait_ms);
     }
-    log.push(performance.now());
-    if (log.length > rate) log.splice(0, log.length - rate);
+    fired.left = performance.now();
+    return fired;
   }
 
   /** After the provider answered a rate-limit error for a send of this line (to this recipient). */

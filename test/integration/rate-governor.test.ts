@@ -102,6 +102,26 @@ describe('the per-line send governor', () => {
     expect(here.stats.guardWaits + there.stats.guardWaits).toBeGreaterThan(0);
   });
 
+  it('keeps the provider\'s count of arrivals under the rate when some requests take long to arrive', async () => {
+    const line = await newLine(40);
+    const governor = new RateGovernor(stack.orm);
+    const arrivals: number[] = [];
+    // The first sends of every 40 take 120 ms to reach the provider (a slow connection, a busy provider), the
+    // rest arrive at once: sent exactly on schedule, a slow one and the on-time one 40 sends later would
+    // arrive less than a second apart.
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        governor.send({ phoneNumberId: line.phoneNumberId }, undefined, async () => {
+          if (i % 40 < 4) await new Promise((resolve) => setTimeout(resolve, 120));
+          arrivals.push(performance.now());
+        }),
+      ),
+    );
+    expect(arrivals).toHaveLength(100);
+    expect(busiestWindow(arrivals, 1000)).toBeLessThanOrEqual(40);
+    expect(governor.stats.guardWaits).toBeGreaterThan(0);
+  });
+
   it('hands out consecutive slots to a batch, spaced by the line rate', async () => {
     const line = await newLine(50);
     const governor = new RateGovernor(stack.orm, { headroom: 1 });
