@@ -19,6 +19,8 @@ export interface ActivityDeps {
   sends?: SendCounter;
   /** The installation's AI provider and call timeout (tenants' own providers are read from the database). */
   ai: AiDeps;
+  /** fetch for URLs tenants chose (flows' HTTP request nodes), under the installation's outbound policy. */
+  tenantFetch: typeof fetch;
   /** Where uploaded files are kept (DATA_DIR/uploads): the knowledge base reads its documents from there. */
   uploadsDir: string;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FOLLOW_HOURS, DEFAULT_STALE_AFTER_MINUTES, type DeliverySettings } from './delivery/types';
+import type { OutboundPolicy } from './net/outbound-guard';
 
 /**
  * The only place that reads the environment. Everything else receives a `Config`.
@@ -58,6 +59,8 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(500),
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).optional(),
+  OUTBOUND_ALLOWED_HOSTS: z.string().default(''),
   WHATSAPP_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3901),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_SIMULATOR: z.enum(['true', 'false']).optional(),
@@ -141,6 +144,8 @@ export interface Config {
    * costs about 0.5 MiB of resident memory; one evicted is replayed from its history on its next message.
    */
   workerMaxCachedWorkflows: number;
+  /** Which addresses tenant-chosen URLs (HTTP request nodes, tenants' AI providers) may reach (core/net/outbound-guard.ts). */
+  outbound: OutboundPolicy;
   /**
    * POST /api/upload and the knowledge base: files are kept under `dir` (DATA_DIR/uploads); a larger file is a
    * 413, a type (judged by the bytes) not in `allowedTypes` a 415.
@@ -190,6 +195,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsPort: e.TEMPORAL_METRICS_PORT,
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    outbound: {
+      allowPrivateNetworks: e.OUTBOUND_ALLOW_PRIVATE_NETWORKS ? e.OUTBOUND_ALLOW_PRIVATE_NETWORKS === 'true' : e.NODE_ENV !== 'production',
+      allowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    },
     uploads: { dir: path.join(path.resolve(e.DATA_DIR), 'uploads'), maxBytes: e.UPLOAD_MAX_BYTES, allowedTypes: e.UPLOAD_ALLOWED_TYPES },
     delivery: { staleAfterMinutes: e.DELIVERY_STALE_AFTER_MINUTES, followForMs: e.DELIVERY_FOLLOW_HOURS * 3600_000 },
     openaiSimulator: {

@@ -18,6 +18,7 @@ import { runInboxDispatcher } from './inbox-dispatcher';
 import { serveMetrics } from './metrics-server';
 import type { Registry } from 'prom-client';
 import { createRegistry, inboxMetrics, sendMetrics } from '../core/metrics/registry';
+import { outboundFetch } from '../core/net/outbound-guard';
 
 /** Workflow code is bundled from source in development and tests, from the compiled file in production. */
 export const workflowsPath = (): string => {
@@ -64,6 +65,7 @@ export async function createWorker(opts: {
       new RateGovernor(opts.orm, opts.governor),
     ),
     ai: aiDepsFromConfig(opts.config),
+    tenantFetch: outboundFetch(opts.config.outbound),
     uploadsDir: opts.config.uploads.dir,
     sends: opts.registry ? sendMetrics(opts.registry) : undefined,
   });

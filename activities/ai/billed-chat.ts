@@ -12,11 +12,11 @@ import { clientFor, providerFailure } from './provider-client';
 export async function billedChatCompletion(
   em: EntityManager,
   provider: ResolvedProvider,
-  call: { tenantId: string; purpose: AiPurpose; reference: string; timeoutMs: number; request: Omit<ChatCompletionCreateParamsNonStreaming, 'model'> },
+  call: { tenantId: string; purpose: AiPurpose; reference: string; timeoutMs: number; tenantFetch: typeof fetch; request: Omit<ChatCompletionCreateParamsNonStreaming, 'model'> },
 ): Promise<ChatCompletion> {
   let completion: ChatCompletion;
   try {
-    completion = await clientFor(provider, { timeoutMs: call.timeoutMs }).chat.completions.create({ model: provider.model, ...call.request });
+    completion = await clientFor(provider, { timeoutMs: call.timeoutMs, tenantFetch: call.tenantFetch }).chat.completions.create({ model: provider.model, ...call.request });
   } catch (err) {
     throw providerFailure(err, provider);
   }

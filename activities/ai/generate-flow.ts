@@ -37,6 +37,7 @@ export function draftFlowActivity(deps: { orm: MikroORM; box: SecretBox; ai: AiD
     const messages = [...flowRequestMessages(await materialOf(gen)), ...(input.repair ? repairMessages(input.repair.answer, input.repair.errors) : [])];
     const completion = await billedChatCompletion(em, provider, {
       tenantId: input.tenantId,
+      tenantFetch: deps.ai.tenantFetch,
       purpose: 'generation',
       reference: `generation/${gen.id}`,
       timeoutMs: deps.ai.requestTimeoutMs,

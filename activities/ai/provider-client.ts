@@ -2,13 +2,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import { aiFailureTypes } from '../../core/ai/activities';
 import type { ResolvedProvider } from '../../core/ai/providers';
+import { refusalBehind } from '../../core/net/outbound-guard';
 
 /**
  * The openai client for a resolved provider. Its own retries are off: the activity's retry policy (Temporal)
  * is the one place that retries, with backoff, and it survives a worker restart.
  */
-export function clientFor(provider: ResolvedProvider, opts: { timeoutMs: number }): OpenAI {
+export function clientFor(provider: ResolvedProvider, opts: { timeoutMs: number; tenantFetch: typeof fetch }): OpenAI {
   return new OpenAI({
+    // An account's own provider is a URL the account chose: the installation's outbound policy applies to it.
+    fetch: provider.providerId === null ? undefined : opts.tenantFetch,
     // Some OpenAI-compatible servers need no key; the client insists on one.
     apiKey: provider.apiKey ?? 'no-key',
     baseURL: provider.baseUrl,
@@ -24,6 +27,8 @@ export function clientFor(provider: ResolvedProvider, opts: { timeoutMs: number 
  */
 export function providerFailure(err: unknown, provider: ResolvedProvider): ApplicationFailure {
   const where = `${provider.name} (${provider.baseUrl}, model ${provider.model})`;
+  const refused = refusalBehind(err);
+  if (refused) return ApplicationFailure.nonRetryable(`${where} cannot be called: ${refused.message}`, aiFailureTypes.rejected);
   if (err instanceof APIConnectionError) {
     return ApplicationFailure.create({ message: `Could not reach ${where}: ${err.message}`, type: aiFailureTypes.transient });
   }

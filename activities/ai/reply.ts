@@ -49,6 +49,7 @@ export function answerFromKnowledgeActivity(deps: { orm: MikroORM; box: SecretBo
 
     const completion = await billedChatCompletion(em, provider, {
       tenantId: input.tenantId,
+      tenantFetch: deps.ai.tenantFetch,
       purpose: 'replies',
       reference: input.reference,
       timeoutMs: Math.min(replyTimeoutMs, deps.ai.requestTimeoutMs),

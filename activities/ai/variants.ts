@@ -45,6 +45,7 @@ export function draftTemplateVariantsActivity(deps: { orm: MikroORM; box: Secret
     ];
     const completion = await billedChatCompletion(em, provider, {
       tenantId: input.tenantId,
+      tenantFetch: deps.ai.tenantFetch,
       purpose: 'generation',
       reference: input.reference,
       timeoutMs: deps.ai.requestTimeoutMs,

@@ -26,7 +26,7 @@ export async function embedTexts(
 ): Promise<number[][]> {
   let response;
   try {
-    response = await clientFor(provider, { timeoutMs: deps.ai.requestTimeoutMs }).embeddings.create({ model: provider.model, input: call.texts });
+    response = await clientFor(provider, { timeoutMs: deps.ai.requestTimeoutMs, tenantFetch: deps.ai.tenantFetch }).embeddings.create({ model: provider.model, input: call.texts });
   } catch (err) {
     throw providerFailure(err, provider);
   }
