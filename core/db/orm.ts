@@ -15,6 +15,7 @@ import { Migration0012LineOnboarding } from './migrations/0012-line-onboarding';
 import { Migration0013KnowledgeBase } from './migrations/0013-knowledge-base';
 import { Migration0014ChangeFeedIndexes } from './migrations/0014-change-feed-indexes';
 import { Migration0015Reliability } from './migrations/0015-reliability';
+import { Migration0017ReplyRoute } from './migrations/0017-reply-route';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -31,6 +32,7 @@ const migrationsList = [
   { name: '0013-knowledge-base', class: Migration0013KnowledgeBase },
   { name: '0014-change-feed-indexes', class: Migration0014ChangeFeedIndexes },
   { name: '0015-reliability', class: Migration0015Reliability },
+  { name: '0017-reply-route', class: Migration0017ReplyRoute },
 ];
 
 export type Orm = MikroORM;

@@ -6,8 +6,9 @@ import { applyOptOutKeyword } from '../../core/contacts/opt-out';
 import { upsertConversation } from '../../core/conversations/store';
 import { newId } from '../../core/ids';
 import type { InboxRow } from '../../core/inbox/webhook-inbox';
+import { replyRoute } from '../../core/journey/reply-route';
 import { signalJourney } from '../../core/journey/signal';
-import type { InboundMessage, JourneyKey } from '../../core/journey/types';
+import type { InboundMessage } from '../../core/journey/types';
 import type { TemporalHandle } from '../../core/temporal/connect';
 import type { WhatsAppMessageEvent } from '../../activities/channels/whatsapp';
 
@@ -46,8 +47,8 @@ function textOf(c: InboundContent): string | undefined {
 
 /**
  * A customer's message: recorded on its conversation (once, by provider id) and handed to the contact's
- * journey with signal-with-start. Safe to run twice for one row: the insert and the journey both
- * deduplicate by message id.
+ * journey with signal-with-start. Its conversation is the one core/journey/reply-route.ts names. Safe to run
+ * twice for one row: the insert and the journey both deduplicate by message id.
  */
 export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
   return async (row: InboxRow, ctx: { em: EntityManager; logger: Logger }): Promise<void> => {
@@ -57,7 +58,18 @@ export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
       ctx.logger.warn({ phoneNumberId: row.phoneNumberId, messageId: event.messageId }, 'inbound message for an unknown line: kept, not routed');
       return;
     }
-    const key: JourneyKey = { tenantId: line.tenantId, channel: 'whatsapp', lineId: line.id, contact: event.contact.waId ?? String(event.raw.from) };
+    // Usually the arrival line's own conversation; another line's when this line wrote to the customer on its
+    // behalf (a fallback send). The message is then recorded on that conversation, not on this line's: the agent
+    // reads the answer under the template it answers, in the thread whose journey it resumes and whose line that
+    // journey goes on sending from, and no empty conversation of this line appears in the inbox.
+    const key = await replyRoute(ctx.em, {
+      tenantId: line.tenantId,
+      lineId: line.id,
+      contact: event.contact.waId ?? String(event.raw.from),
+      replyToMessageId: event.replyTo?.messageId,
+      receivedAt: row.receivedAt,
+    });
+    if (key.lineId !== line.id) ctx.logger.info({ messageId: event.messageId, arrivedOn: line.id, ownerLine: key.lineId }, 'reply to a fallback send: routed to the line that owns it');
     const message = toInboundMessage(event);
     const conversation = await upsertConversation(ctx.em, key, { customerName: event.contact.name ?? null });
     const conn = ctx.em.getConnection();
