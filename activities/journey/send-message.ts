@@ -56,9 +56,13 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
   return async function sendMessage(input: OutboundSend): Promise<{ messageId: string; providerMessageId: string | null }> {
     const em = deps.orm.em.fork();
     const conn = em.getConnection();
-    const line = await em.findOne(WhatsAppLine, { id: input.key.lineId, tenantId: input.key.tenantId });
-    if (!line) throw ApplicationFailure.nonRetryable(`line ${input.key.lineId} does not exist`, 'line_missing');
+    const ownLine = await em.findOne(WhatsAppLine, { id: input.key.lineId, tenantId: input.key.tenantId });
+    if (!ownLine) throw ApplicationFailure.nonRetryable(`line ${input.key.lineId} does not exist`, 'line_missing');
     const conversation = await upsertConversation(em, input.key);
+    // The customer last wrote to another line of ours for this conversation (they answered a fallback send from
+    // it): Meta's window is open on that number, not on the conversation's own, so the message goes from there.
+    const replyLine = conversation.replyLineId ? await em.findOne(WhatsAppLine, { id: conversation.replyLineId, tenantId: input.key.tenantId }) : null;
+    const line = replyLine?.status === 'active' ? replyLine : ownLine;
     // A template by id or group is resolved when it is sent; until then the row holds the reference.
     const reference = isTemplateReference(input.message) ? input.message : undefined;
     const payload = reference ? undefined : toChannelMessage(input.message);
@@ -128,7 +132,7 @@ export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whats
         // outcome is stored.
         beforeSend: async () => void (await conn.execute(`update messages set attempts = attempts + 1, unsettled_call_at = now() where id = ?`, [row.id])),
       });
-      await recordSent(conn, { id: row.id, conversationId: conversation.id, wamid: sent.wamid, text });
+      await recordSent(conn, { id: row.id, conversationId: conversation.id, wamid: sent.wamid, text, lineId: line.id });
       count('sent');
       return { messageId: row.id, providerMessageId: sent.wamid };
     } catch (err) {
@@ -191,12 +195,13 @@ async function sendByReference(
 /** A status webhook may have arrived first and moved the row on; only a queued row becomes 'sent'. */
 async function recordSent(
   conn: ReturnType<MikroORM['em']['getConnection']>,
-  m: { id: string; conversationId: string; wamid: string; text: string; sent?: TemplateMessage },
+  m: { id: string; conversationId: string; wamid: string; text: string; sent?: TemplateMessage; lineId?: string },
 ): Promise<void> {
   await conn.execute(
     `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end, sent_at = coalesce(sent_at, now()), unsettled_call_at = null,
-       text = ?, payload = coalesce(?::jsonb, payload), template_name = coalesce(?, template_name), updated_at = now() where id = ?`,
-    [m.wamid, m.text, m.sent ? JSON.stringify(m.sent) : null, m.sent?.name ?? null, m.id],
+       text = ?, payload = coalesce(?::jsonb, payload), template_name = coalesce(?, template_name), sent_line_id = coalesce(?::uuid, sent_line_id), updated_at = now()
+     where id = ?`,
+    [m.wamid, m.text, m.sent ? JSON.stringify(m.sent) : null, m.sent?.name ?? null, m.lineId ?? null, m.id],
   );
   await conn.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [m.text.slice(0, 500), m.conversationId]);
 }

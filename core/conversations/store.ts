@@ -11,16 +11,16 @@ export async function upsertConversation(
   em: EntityManager,
   key: JourneyKey,
   changes: { customerName?: string | null } = {},
-): Promise<{ id: string; lastCustomerMessageAt: Date | null; status: string }> {
-  const rows = await em.getConnection().execute<Array<{ id: string; last_customer_message_at: Date | null; status: string }>>(
+): Promise<{ id: string; lastCustomerMessageAt: Date | null; status: string; replyLineId: string | null }> {
+  const rows = await em.getConnection().execute<Array<{ id: string; last_customer_message_at: Date | null; status: string; reply_line_id: string | null }>>(
     `insert into conversations (id, tenant_id, channel, line_id, contact, customer_name, journey_workflow_id)
      values (?, ?, ?, ?, ?, ?, ?)
      on conflict (tenant_id, channel, line_id, contact) do update
        set customer_name = coalesce(excluded.customer_name, conversations.customer_name)
-     returning id, last_customer_message_at, status`,
+     returning id, last_customer_message_at, status, reply_line_id`,
     [newId(), key.tenantId, key.channel, key.lineId, key.contact, changes.customerName ?? null, journeyWorkflowId(key)],
   );
-  return { id: rows[0].id, lastCustomerMessageAt: rows[0].last_customer_message_at, status: rows[0].status };
+  return { id: rows[0].id, lastCustomerMessageAt: rows[0].last_customer_message_at, status: rows[0].status, replyLineId: rows[0].reply_line_id };
 }
 
 /** The 24-hour customer-service window: free-form messages only within a day of the customer's last one. */

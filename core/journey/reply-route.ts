@@ -71,7 +71,7 @@ export async function replyRoute(em: EntityManager, input: ReplyRouteInput): Pro
        ) sent on true
       where c.tenant_id = ? and c.channel = 'whatsapp' and c.contact = ?
         and (sent.line_id is not null or m.provider_message_id is not null)
-        and coalesce(sent.line_id, c.line_id) = ?
+        and coalesce(sent.line_id, m.sent_line_id, c.line_id) = ?
         and coalesce(sent.finished_at, m.sent_at, m.created_at) <= ?::timestamptz
       order by coalesce(sent.finished_at, m.sent_at, m.created_at) desc
       limit 1`,

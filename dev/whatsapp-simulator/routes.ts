@@ -99,6 +99,7 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
     }
     const refused = type === 'template' ? templates.checkSend(phoneNumberId, body.template) : undefined;
     if (refused) return refused;
+    if (type !== 'template' && !state.serviceWindowOpen(phoneNumberId, waId, arrivedAt)) return refuse(131047, 'window');
     const message: RecordedMessage = { wamid: newWamid(waId), phoneNumberId, apiVersion, to, waId, type, body, receivedAt };
     state.messages.push(message);
     // Statuses follow the answer (progress waits statusDelayMs first); as with Meta, they may still overtake
@@ -165,6 +166,7 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
           return { status: 400, body: { error: 'from and phoneNumberId are required' } };
         }
         const wamid = newWamid(inbound.from.replace(/\D/g, ''));
+        state.customerWroteTo(inbound.phoneNumberId, inbound.from.replace(/\D/g, ''));
         let payload: Record<string, unknown>;
         try {
           payload = inboundWebhook(state, inbound, wamid);

@@ -61,6 +61,11 @@ export interface SimulatorConfig {
   strictTemplates: boolean;
   /** Sends of these templates fail with the code: keyed by template name, or `name@phoneNumberId` for one line. */
   failTemplates: Record<string, number>;
+  /**
+   * Refuse a message other than a template (131047) to a customer who has not written to that phone number in
+   * the last 24 hours, as Meta does: the customer-service window is per business number.
+   */
+  enforceServiceWindow: boolean;
   /** Shares of sends refused at random (5xx, 130429), from a seeded generator; null: none. Setting it restarts the sequence. */
   failureRates: FailureRates | null;
   /** The Meta app's id: Embedded Signup's code exchange (`client_id`) and debug_token's app token must name it. */
@@ -88,13 +93,13 @@ export interface SimTemplate {
   rejectedReason?: string;
 }
 
-/** A send the simulator refused with an error, and why: `throughput`, `pair_rate`, `injected`, or `random` (failureRates). */
+/** A send the simulator refused with an error, and why: `throughput`, `pair_rate`, `injected`, `random` (failureRates), or `window` (enforceServiceWindow). */
 export interface RecordedRejection {
   phoneNumberId: string;
   to: string;
   /** The Graph error code answered; the HTTP status for an injected non-Graph answer (`rawBody`). */
   code: number;
-  reason: 'throughput' | 'pair_rate' | 'injected' | 'random';
+  reason: 'throughput' | 'pair_rate' | 'injected' | 'random' | 'window';
   at: string;
 }
 
@@ -161,6 +166,7 @@ export const defaultConfig = (opts: { webhookUrl?: string; accessToken: string; 
   signupCodeTtlMs: 30_000,
   phoneNumberPageLimit: 100,
   sendLatencyMs: 0,
+  enforceServiceWindow: false,
 });
 
 export class SimulatorState {
@@ -173,6 +179,8 @@ export class SimulatorState {
   private readonly sendTimes = new Map<string, number[]>();
   /** Per phone number id and recipient: the theoretical time of the next message at the pair rate. */
   private readonly pairTat = new Map<string, number>();
+  /** Per phone number id and customer (wa_id): when the customer last wrote to that number. */
+  private readonly customerWrote = new Map<string, number>();
   private webhookSeq = 0;
   readonly randomFailures = new RandomFailureSource();
   /** WABAs, their phone numbers, signup codes and business tokens (onboarding.ts). */
@@ -201,6 +209,19 @@ export class SimulatorState {
     this.rejections = [];
     this.sendTimes.clear();
     this.pairTat.clear();
+    this.customerWrote.clear();
+  }
+
+  /** A customer wrote to the phone number: its service window with them opens (or stays open) for 24 h. */
+  customerWroteTo(phoneNumberId: string, waId: string, at = Date.now()): void {
+    this.customerWrote.set(`${phoneNumberId}/${waId}`, at);
+  }
+
+  /** Whether a message that is not a template may go to this customer from this number now. */
+  serviceWindowOpen(phoneNumberId: string, waId: string, now = Date.now()): boolean {
+    if (!this.config.enforceServiceWindow) return true;
+    const wrote = this.customerWrote.get(`${phoneNumberId}/${waId}`);
+    return wrote !== undefined && now - wrote < 24 * 3600_000;
   }
 
   /** Counts a send against the line's per-second budget; false when it is over. */

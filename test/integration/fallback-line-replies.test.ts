@@ -66,7 +66,7 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => js?.close());
 afterEach(async () => {
-  await js.sim.configure({ failTemplates: {} });
+  await js.sim.configure({ failTemplates: {}, enforceServiceWindow: false });
 });
 
 /** A journey of the flow on `line` for `phone`, opened with the template group. */
@@ -103,21 +103,24 @@ const conversationsOn = async (line: { id: string }, contact: string) =>
   (await js.stack.orm.em.fork().getConnection().execute<Array<{ n: string }>>(`select count(*) as n from conversations where line_id = ? and contact = ?`, [line.id, contact]))[0].n;
 
 describe('replies to a template the fallback engine sent from the other line', () => {
-  it("reach the journey that sent it: line A's journey asks its next question, and nothing starts on line B", async () => {
+  it("reach the journey that sent it, which goes on from the line the customer wrote to; nothing starts on line B", async () => {
     const phone = newPhone();
-    await js.sim.configure({ failTemplates: { [`${template.name}@${lineA.phoneNumberId}`]: 131026 } });
+    // As Meta: a free-form message only from a number the customer wrote to in the last 24 hours (else 131047).
+    await js.sim.configure({ failTemplates: { [`${template.name}@${lineA.phoneNumberId}`]: 131026 }, enforceServiceWindow: true });
     await startJourney(phone, lineA);
     const [fallback] = await sentTo(phone, 1);
     expect(fallback.phoneNumberId).toBe(lineB.phoneNumberId);
 
     const reply = await js.sim.inbound({ from: phone, phoneNumberId: lineB.phoneNumberId, text: 'yes please' });
-    await questionFrom(phone, lineA);
+    // Line A's journey asks its next question, from line B: the customer's window is open there, not on A.
+    await questionFrom(phone, lineB);
+    expect(await js.sim.rejections({ code: 131047 })).toEqual([]);
     expect(await recordedOn(reply.wamid)).toBe(lineA.id);
     await expect(journeyOn(lineB, phone).describe()).rejects.toThrow(WorkflowNotFoundError);
     expect(Number(await conversationsOn(lineB, phone))).toBe(0);
 
-    // The journey goes on: the answer to its question (on its own line now) ends it.
-    await js.sim.inbound({ from: phone, phoneNumberId: lineA.phoneNumberId, text: '42' });
+    // The journey goes on: the answer to its question, on line B again, ends it.
+    await js.sim.inbound({ from: phone, phoneNumberId: lineB.phoneNumberId, text: '42' });
     const state = await eventually(async () => {
       const s = await journeyOn(lineA, phone).query<JourneyState>('state');
       return s.status === 'idle' ? s : undefined;
@@ -126,7 +129,7 @@ describe('replies to a template the fallback engine sent from the other line', (
     expect(state.history.at(-1)).toMatchObject({ flowId, outcome: 'completed' });
   });
 
-  it("a quoted reply goes to the conversation of the message it quotes; otherwise line B's own later message keeps B's replies", async () => {
+  it("a quoted reply goes to the conversation of the message it quotes, whichever wrote last", async () => {
     const phone = newPhone();
     await js.sim.configure({ failTemplates: { [`${template.name}@${lineA.phoneNumberId}`]: 131026 } });
     await startJourney(phone, lineA);
@@ -138,13 +141,22 @@ describe('replies to a template the fallback engine sent from the other line', (
     expect(own.phoneNumberId).toBe(lineB.phoneNumberId);
 
     const quoted = await js.sim.inbound({ from: phone, phoneNumberId: lineB.phoneNumberId, text: 'about your first message', contextId: fallback.wamid });
-    await questionFrom(phone, lineA);
+    const [questionOfA] = await eventually(async () => {
+      const questions = (await js.sim.messages({ to: phone })).filter(isQuestion);
+      return questions.length ? questions : undefined;
+    }, "line A's journey to ask its question");
     expect(await recordedOn(quoted.wamid)).toBe(lineA.id);
+    expect(questionOfA.phoneNumberId).toBe(lineB.phoneNumberId);
 
-    const plain = await js.sim.inbound({ from: phone, phoneNumberId: lineB.phoneNumberId, text: 'and this one' });
-    await questionFrom(phone, lineB);
-    expect(await recordedOn(plain.wamid)).toBe(lineB.id);
-    expect((await js.sim.messages({ to: phone })).filter(isQuestion)).toHaveLength(2);
+    // Quoting line B's own message, though A's question went out later: line B's journey gets it.
+    const quotingOwn = await js.sim.inbound({ from: phone, phoneNumberId: lineB.phoneNumberId, text: 'and this one', contextId: own.wamid });
+    await eventually(async () => ((await js.sim.messages({ to: phone })).filter(isQuestion).length === 2 ? true : undefined), "line B's journey to ask its question");
+    expect(await recordedOn(quotingOwn.wamid)).toBe(lineB.id);
+    const stateOfB = await eventually(async () => {
+      const s = await journeyOn(lineB, phone).query<JourneyState>('state');
+      return s.status === 'waiting' ? s : undefined;
+    }, "line B's journey to wait for the answer");
+    expect(stateOfB).toMatchObject({ waitingFor: 'reply', currentNode: 'age' });
   });
 
   it("a journey of line B that wrote before the fallback send gives the customer's next reply up to line A's journey", async () => {
@@ -158,7 +170,7 @@ describe('replies to a template the fallback engine sent from the other line', (
     expect(fallback.phoneNumberId).toBe(lineB.phoneNumberId);
 
     const reply = await js.sim.inbound({ from: phone, phoneNumberId: lineB.phoneNumberId, text: 'sure' });
-    await questionFrom(phone, lineA);
+    await questionFrom(phone, lineB);
     expect(await recordedOn(reply.wamid)).toBe(lineA.id);
     expect(await journeyOn(lineB, phone).query<JourneyState>('state')).toMatchObject({ status: 'waiting', waitingFor: 'reply' });
     expect((await js.sim.messages({ to: phone })).filter(isQuestion)).toHaveLength(1);

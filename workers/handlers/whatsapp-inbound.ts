@@ -80,11 +80,25 @@ export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
       // must not sort before the message of ours it answers.
       [newId(), key.tenantId, conversation.id, event.content.type, message.text ?? null, JSON.stringify(event.content), event.messageId, row.receivedAt],
     );
+    // Meta opens the 24-hour window for the number the customer wrote to: the conversation's next messages go
+    // out from the line this one arrived on (reply_line_id, when it is not the conversation's own), as long as
+    // it is the customer's latest message.
     await conn.execute(
-      `update conversations set last_customer_message_at = greatest(coalesce(last_customer_message_at, ?), ?),
+      `update conversations set
+         reply_line_id = case when ?::timestamptz >= coalesce(last_customer_message_at, '-infinity') then ?::uuid else reply_line_id end,
+         last_customer_message_at = greatest(coalesce(last_customer_message_at, ?), ?),
          last_message = ?, last_message_at = greatest(coalesce(last_message_at, ?), ?),
          status = case when status = 'closed' then 'bot' else status end, updated_at = now() where id = ?`,
-      [message.receivedAt, message.receivedAt, (message.text ?? `[${event.content.type}]`).slice(0, 500), message.receivedAt, message.receivedAt, conversation.id],
+      [
+        message.receivedAt,
+        key.lineId === line.id ? null : line.id,
+        message.receivedAt,
+        message.receivedAt,
+        (message.text ?? `[${event.content.type}]`).slice(0, 500),
+        message.receivedAt,
+        message.receivedAt,
+        conversation.id,
+      ],
     );
     // STOP / START (the tenant's keywords) opt the contact out of campaigns, or back in; the journey still hears it.
     if (event.content.type === 'text' || event.content.type === 'quick_reply') {

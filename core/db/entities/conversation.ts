@@ -24,6 +24,8 @@ export class Conversation {
   lastMessage?: string | null;
   lastMessageAt?: Date | null;
   lastCustomerMessageAt?: Date | null;
+  /** The line the customer last wrote to for this conversation when it is another line than its own (migration 0019). */
+  replyLineId?: string | null;
   startedAt: Date = new Date();
   updatedAt: Date = new Date();
 }
@@ -47,6 +49,7 @@ export const ConversationSchema = new EntitySchema<Conversation>({
     lastMessage: { type: 'text', nullable: true },
     lastMessageAt: { type: 'Date', nullable: true },
     lastCustomerMessageAt: { type: 'Date', nullable: true },
+    replyLineId: { type: 'uuid', nullable: true },
     startedAt: { type: 'Date', onCreate: () => new Date() },
     updatedAt: { type: 'Date', onCreate: () => new Date(), onUpdate: () => new Date() },
   },
