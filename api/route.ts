@@ -29,7 +29,7 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   roles?: readonly Role[];
   body?: B;
   /** How the body is sent, for the OpenAPI document (default application/json); a `before` middleware parses other types. */
-  bodyContentType?: 'application/json' | 'multipart/form-data';
+  bodyContentType?: 'application/json' | 'multipart/form-data' | 'application/x-www-form-urlencoded';
   query?: Q;
   params?: P;
   responses: Record<number, RouteResponse>;

@@ -7,6 +7,7 @@ import { WhatsAppLine, type AttemptOutcome, type Template } from '../../core/db/
 import { AppError } from '../../core/errors';
 import type { OutboundMessage } from '../../core/journey/types';
 import { resolveTemplateReference, type TemplateReference } from '../../core/templates/resolve';
+import { sendSmsFallback } from '../channels/sms/fallback';
 import type { WhatsAppClient } from '../channels/whatsapp';
 
 /**
@@ -186,6 +187,8 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
       last = err;
     }
   }
+  const bySms = await sendSmsFallback(deps, send);
+  if (bySms) return bySms;
   throw new ChannelSendError({
     errorClass: 'definitive',
     message: `No template could be sent (${plan.length} candidate${plan.length === 1 ? '' : 's'} tried)${last ? `; the last error: ${describe(last)}` : ''}`,

@@ -3,6 +3,8 @@ import getRawBody from 'raw-body';
 import { AppError } from '../../core/errors';
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Providers that post form-encoded callbacks (Twilio); those routes read their own bodies (api/routes/sms-webhook.ts). */
+const formEncodedPaths = new Set(['/api/webhook/sms/status']);
 
 /**
  * Reads JSON bodies ourselves rather than with a generic parser: the raw bytes are kept (webhook signatures
@@ -12,6 +14,7 @@ export function jsonBody(opts: { limitBytes: number }): Middleware {
   return async (ctx, next) => {
     if (!methodsWithBody.has(ctx.method) || !hasBody(ctx.req.headers)) return next();
     if (ctx.is('multipart/form-data')) return next();
+    if (formEncodedPaths.has(ctx.path) && ctx.is('application/x-www-form-urlencoded')) return next();
     if (!ctx.is('application/json', 'application/*+json')) {
       throw new AppError('unsupported_media', `Content-Type must be application/json, got "${ctx.get('content-type') || 'none'}"`);
     }

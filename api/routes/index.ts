@@ -15,6 +15,8 @@ import { knowledgeBaseRoutes } from './knowledge-base';
 import { optOutRoutes } from './opt-outs';
 import { queueLogRoutes } from './queue-logs';
 import { simulatorRoutes } from './simulator';
+import { smsSettingsRoutes } from './sms-settings';
+import { smsWebhookRoutes } from './sms-webhook';
 import { socialRoutes } from './social';
 import { templateRoutes } from './templates';
 import { templateVariantRoutes } from './template-variants';
@@ -55,6 +57,8 @@ export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
     ...knowledgeBaseRoutes(deps),
     ...usageRoutes(deps),
     ...whatsappWebhookRoutes(deps),
+    ...smsSettingsRoutes(deps),
+    ...smsWebhookRoutes(deps),
     ...simulatorRoutes(deps),
   ];
 }
