@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { ApplicationFailure } from '@temporalio/common';
 import { ChannelSendError, type ChannelErrorClass } from '../../core/channels/errors';
 import { decryptedAccessToken, markLineNeedsReauth } from '../../core/channels/lines';
 import type { TemplateMessage } from '../../core/channels/outbound';
@@ -17,7 +19,18 @@ import type { WhatsAppClient } from '../channels/whatsapp';
  * next candidate; a credentials error also takes that line out of the plan; a transient error is thrown so that
  * Temporal retries the activity, which then takes up the same attempt. Every try is a `message_attempts` row
  * keyed by (message id, attempt no), so a retried activity never sends again once an attempt succeeded.
+ *
+ * The Cloud API has no idempotency key: an attempt whose call left (`called_at`, marked once the line's governor
+ * let it go) and whose answer was never stored (the worker died, the connection broke) may have gone out. A
+ * retry waits for the provider's status webhook, which adopts the attempt (adoptUnknownStatus in
+ * core/campaigns/unsettled.ts), and sends it again only after a grace period without a word, as plain sends do
+ * (activities/journey/send-message.ts).
  */
+
+/** How long an attempt whose outcome a crash hid waits for the provider's word before it is sent again. */
+export const IN_DOUBT_GRACE_MS = 60_000;
+/** How long one activity attempt looks for that word before handing back to Temporal's retry. */
+export const IN_DOUBT_WAIT_MS = 15_000;
 
 export type TemplateReferenceMessage = Extract<OutboundMessage, { type: 'template' }> & TemplateReference;
 
@@ -62,7 +75,13 @@ interface AttemptRow {
   error_class: string | null;
   error_code: number | null;
   error_title: string | null;
+  /** How long ago the attempt's latest call left, while its outcome is not stored (null when none is in doubt). */
+  called_ms: number | null;
 }
+
+const attemptColumns = `round, attempt_no, line_id, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id,
+  error_class, error_code, error_title,
+  case when outcome = 'pending' then (extract(epoch from now() - called_at) * 1000)::float8 end as called_ms`;
 
 interface AttemptKey {
   messageId: string;
@@ -77,28 +96,66 @@ type Conn = ReturnType<EntityManager['getConnection']>;
 const candidateKey = (lineId: string | null, templateId: string | null) => `${lineId}/${templateId}`;
 const describe = (err: ChannelSendError) => `${err.message}${err.details ? `: ${err.details}` : ''}`.slice(0, 500);
 
-/** Records the start of a provider call (a repeated start of the same attempt counts one more try), or a skip. */
-async function startAttempt(conn: Conn, a: AttemptKey, outcome: 'pending' | 'skipped', skipReason?: string): Promise<void> {
+/**
+ * Records the start of a provider call (a repeated start of the same attempt counts one more try), or a skip.
+ * False when the attempt taken up was settled meanwhile (a status webhook adopted it): nothing to start.
+ */
+async function startAttempt(conn: Conn, a: AttemptKey, outcome: 'pending' | 'skipped', skipReason?: string): Promise<boolean> {
   const { line, template } = a.candidate;
-  await conn.execute(
+  const started = await conn.execute<Array<{ attempt_no: number }>>(
     `insert into message_attempts (message_id, attempt_no, round, tenant_id, line_id, phone_number_id, template_id, template_name, template_language,
        outcome, error_title, tries, finished_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, case when ? = 'skipped' then now() end)
      on conflict (message_id, attempt_no) do update set outcome = excluded.outcome, error_title = coalesce(excluded.error_title, message_attempts.error_title),
-       tries = message_attempts.tries + excluded.tries, finished_at = excluded.finished_at`,
+       tries = message_attempts.tries + excluded.tries, finished_at = excluded.finished_at
+       where message_attempts.outcome = 'pending'
+     returning attempt_no`,
     [a.messageId, a.attemptNo, a.round, a.tenantId, line.id, line.phoneNumberId, template.id, template.name, template.language, outcome, skipReason ?? null, outcome === 'pending' ? 1 : 0, outcome],
   );
+  if (!started.length) return false;
   if (outcome === 'pending') await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [a.messageId]);
+  return true;
 }
 
+/**
+ * The moment the call leaves: from now on the attempt may go out whatever happens to this worker. Refuses
+ * (stopping the send) when a status webhook adopted the attempt since it was taken up.
+ */
+async function markCalled(conn: Conn, a: AttemptKey): Promise<void> {
+  const marked = await conn.execute<Array<{ attempt_no: number }>>(
+    `update message_attempts set called_at = now() where message_id = ? and attempt_no = ? and outcome = 'pending' returning attempt_no`,
+    [a.messageId, a.attemptNo],
+  );
+  if (!marked.length) throw new ChannelSendError({ errorClass: 'transient', message: 'The attempt was settled by the provider while it was being sent again' });
+}
+
+/**
+ * Stores the call's outcome. An attempt a status webhook adopted meanwhile stays as it is; a call the provider
+ * refused (not `maybeSent`) is no longer in doubt.
+ */
 async function endAttempt(conn: Conn, a: AttemptKey, outcome: AttemptOutcome, result: { providerMessageId?: string; error?: ChannelSendError }): Promise<void> {
   const { error } = result;
+  const refused = outcome === 'pending' && !error?.maybeSent;
   await conn.execute(
     `update message_attempts set outcome = ?, provider_message_id = ?, error_class = ?, error_code = ?, error_title = ?,
-       finished_at = case when ? = 'pending' then null else now() end
-     where message_id = ? and attempt_no = ?`,
-    [outcome, result.providerMessageId ?? null, error?.errorClass ?? null, error?.code ?? null, error ? describe(error) : null, outcome, a.messageId, a.attemptNo],
+       finished_at = case when ? = 'pending' then null else now() end, called_at = case when ? then null else called_at end
+     where message_id = ? and attempt_no = ? and outcome = 'pending'`,
+    [outcome, result.providerMessageId ?? null, error?.errorClass ?? null, error?.code ?? null, error ? describe(error) : null, outcome, refused, a.messageId, a.attemptNo],
   );
+}
+
+/**
+ * An attempt in doubt: waits (at most IN_DOUBT_WAIT_MS, and not past the grace period) for a status webhook
+ * to adopt it, or for anything else to settle it. Returns the attempt as it then is.
+ */
+async function awaitProviderWord(conn: Conn, messageId: string, attempt: AttemptRow): Promise<AttemptRow> {
+  const until = Date.now() + Math.min(IN_DOUBT_WAIT_MS, IN_DOUBT_GRACE_MS - (attempt.called_ms ?? 0));
+  for (let current = attempt; ; ) {
+    const graceOver = current.called_ms === null || current.called_ms >= IN_DOUBT_GRACE_MS;
+    if (current.outcome !== 'pending' || graceOver || Date.now() >= until) return current;
+    await sleep(500);
+    [current] = await conn.execute<AttemptRow[]>(`select ${attemptColumns} from message_attempts where message_id = ? and attempt_no = ?`, [messageId, attempt.attempt_no]);
+  }
 }
 
 export interface TemplateFallbackSend {
@@ -120,19 +177,32 @@ export interface TemplateFallbackSent {
   phoneNumberId: string;
 }
 
-/** Throws a classified ChannelSendError: retryable ones after recording the attempt as still pending. */
+/**
+ * Throws a classified ChannelSendError (retryable ones after recording the attempt as still pending), or a
+ * retryable `send_in_doubt` ApplicationFailure while an earlier call of the attempt may have gone out.
+ */
 export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient; box: SecretBox }, send: TemplateFallbackSend): Promise<TemplateFallbackSent> {
   const conn = send.em.getConnection();
   const params = send.message.params.length ? send.message.params : undefined;
-  const all = await conn.execute<AttemptRow[]>(
-    `select round, attempt_no, line_id, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id, error_class, error_code, error_title
-     from message_attempts where message_id = ? order by attempt_no`,
-    [send.messageId],
-  );
+  const load = () => conn.execute<AttemptRow[]>(`select ${attemptColumns} from message_attempts where message_id = ? order by attempt_no`, [send.messageId]);
+  let all = await load();
   // A manual retry is a new round (messages.delivery_round): earlier rounds are history, and it starts again
   // from the group's first template.
   const [{ delivery_round: round }] = await conn.execute<Array<{ delivery_round: number }>>(`select delivery_round from messages where id = ?`, [send.messageId]);
-  const attempts = all.filter((a) => a.round === round);
+  let attempts = all.filter((a) => a.round === round);
+  const inDoubt = attempts.find((a) => a.outcome === 'pending' && a.called_ms !== null);
+  if (inDoubt && !attempts.some((a) => a.outcome === 'sent')) {
+    const settled = await awaitProviderWord(conn, send.messageId, inDoubt);
+    if (settled.outcome === 'pending' && settled.called_ms !== null && settled.called_ms < IN_DOUBT_GRACE_MS) {
+      throw ApplicationFailure.create({
+        type: 'send_in_doubt',
+        message: 'An earlier attempt may have sent this template: waiting for the provider to say so before sending again',
+        nextRetryDelay: 1_000,
+      });
+    }
+    all = await load();
+    attempts = all.filter((a) => a.round === round);
+  }
   const succeeded = attempts.find((a) => a.outcome === 'sent');
   if (succeeded) {
     // The worker stopped after the provider accepted it and before the message row said so.
@@ -151,7 +221,10 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
   const unusable = new Set<string>();
   if (pending && !plan.some((c) => candidateKey(c.line.id, c.template.id) === candidateKey(pending.line_id, pending.template_id))) {
     // The group changed since that attempt began: it will not be taken up again.
-    await conn.execute(`update message_attempts set outcome = 'skipped', finished_at = now() where message_id = ? and attempt_no = ?`, [send.messageId, pending.attempt_no]);
+    await conn.execute(`update message_attempts set outcome = 'skipped', finished_at = now() where message_id = ? and attempt_no = ? and outcome = 'pending'`, [
+      send.messageId,
+      pending.attempt_no,
+    ]);
   }
 
   for (const candidate of plan) {
@@ -160,11 +233,13 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
     const resumed = pending && candidateKey(pending.line_id, pending.template_id) === key;
     const attempt: AttemptKey = { messageId: send.messageId, attemptNo: resumed ? pending.attempt_no : nextNo++, round, tenantId: send.tenantId, candidate };
     const { line, template } = candidate;
-    if (line.status !== 'active' || unusable.has(line.id)) {
-      await startAttempt(conn, attempt, 'skipped', `the line ${line.phoneNumberId} is ${unusable.has(line.id) ? 'needs_reauth' : line.status}`);
-      continue;
-    }
-    await startAttempt(conn, attempt, 'pending');
+    const skip = line.status !== 'active' || unusable.has(line.id);
+    const started = skip
+      ? await startAttempt(conn, attempt, 'skipped', `the line ${line.phoneNumberId} is ${unusable.has(line.id) ? 'needs_reauth' : line.status}`)
+      : await startAttempt(conn, attempt, 'pending');
+    // The attempt taken up (its grace over) was adopted by a status webhook since it was read: it went out after all.
+    if (!started) return sendWithTemplateFallback(deps, send);
+    if (skip) continue;
     const sent: TemplateMessage = { type: 'template', name: template.name, language: template.language, params };
     try {
       const answer = await deps.whatsapp.sendMessage({
@@ -173,6 +248,7 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
         to: send.to,
         message: sent,
         idempotencyKey: `${send.messageId}/${attempt.attemptNo}`,
+        beforeSend: () => markCalled(conn, attempt),
       });
       await endAttempt(conn, attempt, 'sent', { providerMessageId: answer.wamid });
       return { wamid: answer.wamid, sent, phoneNumberId: line.phoneNumberId };

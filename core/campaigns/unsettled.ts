@@ -1,3 +1,4 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -68,6 +69,10 @@ export async function settleInDoubt(conn: Conn, campaignId: string, graceMs: num
  * outcome is not stored (`unsettled_call_at`), the status is about it: its worker died before storing the
  * answer, or has not stored it yet (the same id is stored then). Stores the provider id on that message; true
  * when it did.
+ *
+ * The template fallback engine's attempts count too: one whose call left that line (`called_at`, which may be
+ * the group's other line, whose conversation is not the message's) and whose outcome is not stored is in
+ * flight for its message. When it is the only one, the status is its: see adoptAttempt.
  */
 export async function adoptUnknownStatus(
   em: EntityManager,
@@ -84,9 +89,27 @@ export async function adoptUnknownStatus(
      limit 2`,
     [req.contact, req.phoneNumberId],
   );
+  const calls = await conn.execute<AttemptCall[]>(
+    `select a.message_id, a.attempt_no, a.template_name, a.template_language, m.conversation_id, m.idempotency_key,
+       m.provider_message_id is null and m.status = 'queued' as awaiting, coalesce(m.template_ref, m.payload)->'params' as params
+     from message_attempts a
+     join whatsapp_lines l on l.phone_number_id = a.phone_number_id and l.tenant_id = a.tenant_id
+     join messages m on m.id = a.message_id and m.delivery_round = a.round
+     join conversations c on c.id = m.conversation_id and c.contact = ?
+     where a.phone_number_id = ? and a.outcome = 'pending' and a.called_at is not null and a.provider_message_id is null
+       and a.called_at > now() - interval '1 day'
+     limit 2`,
+    [req.contact, req.phoneNumberId],
+  );
+  if (new Set([...inFlight.map((m) => m.id), ...calls.map((c) => c.message_id)]).size !== 1) return false;
+  if (calls.length) {
+    const [call] = calls;
+    const took = calls.length === 1 ? await adoptAttempt(em, call, req) : undefined;
+    return took === 'message' ? recipientSent(conn, call.message_id, call.idempotency_key) : took === 'attempt';
+  }
   const [message] = inFlight;
-  const campaignSend = message?.idempotency_key?.startsWith('campaign/') ?? false;
-  if (inFlight.length !== 1 || !(campaignSend || message.unsettled)) return false;
+  const campaignSend = message.idempotency_key?.startsWith('campaign/') ?? false;
+  if (!(campaignSend || message.unsettled)) return false;
   try {
     const adopted = await conn.execute<Array<{ id: string }>>(
       `update messages set provider_message_id = ?, status = 'sent', sent_at = coalesce(sent_at, ?), unsettled_call_at = null, updated_at = now()
@@ -98,11 +121,63 @@ export async function adoptUnknownStatus(
     // The id is another message's after all (unique index): not ours to take.
     return false;
   }
-  if (!campaignSend) return true;
-  const [, campaignId, recipientId] = message.idempotency_key!.split('/');
+  return recipientSent(conn, message.id, message.idempotency_key);
+}
+
+/** A campaign send's provider id was adopted: its recipient held in doubt is sent. True. */
+async function recipientSent(conn: Conn, messageId: string, idempotencyKey: string | null): Promise<true> {
+  if (!idempotencyKey?.startsWith('campaign/')) return true;
+  const [, campaignId, recipientId] = idempotencyKey.split('/');
   await conn.execute(
     `update campaign_recipients set state = 'sent', message_id = ?, updated_at = now() where id = ? and campaign_id = ? and state = 'in_doubt'`,
-    [message.id, recipientId, campaignId],
+    [messageId, recipientId, campaignId],
   );
   return true;
+}
+
+interface AttemptCall {
+  message_id: string;
+  attempt_no: number;
+  template_name: string;
+  template_language: string;
+  conversation_id: string;
+  idempotency_key: string | null;
+  /** The message has no provider id yet (a send, a manual retry's round), rather than a late-failed one's. */
+  awaiting: boolean;
+  params: string[] | null;
+}
+
+/**
+ * The status is the attempt's: it says sent with that provider id, and so does its message when that still
+ * waits for its first one, as the engine's caller would have recorded it (the template that went out). A
+ * message that holds a late-failed send's id is the delivery workflow's to move on (its continuation, waiting
+ * in the engine, finds the attempt sent and records it with its follow-up). Says what took the id, if anything.
+ */
+async function adoptAttempt(em: EntityManager, call: AttemptCall, req: { providerMessageId: string; at: Date }): Promise<'message' | 'attempt' | undefined> {
+  try {
+    return await em.transactional(async (tx) => {
+      const adopted = await tx.execute<Array<{ attempt_no: number }>>(
+        `update message_attempts set outcome = 'sent', provider_message_id = ?, error_class = null, error_code = null, error_title = null, finished_at = now()
+         where message_id = ? and attempt_no = ? and outcome = 'pending' and provider_message_id is null returning attempt_no`,
+        [req.providerMessageId, call.message_id, call.attempt_no],
+      );
+      if (!adopted.length) return undefined;
+      if (!call.awaiting) return 'attempt';
+      const sent = { type: 'template', name: call.template_name, language: call.template_language, params: call.params?.length ? call.params : undefined };
+      const text = `[template ${call.template_name}]`;
+      const updated = await tx.execute<Array<{ id: string }>>(
+        `update messages set provider_message_id = ?, status = 'sent', sent_at = coalesce(sent_at, ?), unsettled_call_at = null,
+           text = ?, payload = ?::jsonb, template_name = ?, updated_at = now()
+         where id = ? and provider_message_id is null and status = 'queued' returning id`,
+        [req.providerMessageId, req.at, text, JSON.stringify(sent), call.template_name, call.message_id],
+      );
+      if (!updated.length) return 'attempt';
+      await tx.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [text, call.conversation_id]);
+      return 'message';
+    });
+  } catch (err) {
+    // The id is another message's after all (unique index): not ours to take.
+    if (err instanceof UniqueConstraintViolationException) return undefined;
+    throw err;
+  }
 }

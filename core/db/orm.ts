@@ -15,6 +15,7 @@ import { Migration0012LineOnboarding } from './migrations/0012-line-onboarding';
 import { Migration0013KnowledgeBase } from './migrations/0013-knowledge-base';
 import { Migration0014ChangeFeedIndexes } from './migrations/0014-change-feed-indexes';
 import { Migration0015Reliability } from './migrations/0015-reliability';
+import { Migration0016AttemptCalls } from './migrations/0016-attempt-calls';
 import { Migration0017ReplyRoute } from './migrations/0017-reply-route';
 import { Migration0018SmsChannel } from './migrations/0018-sms-channel';
 import { Migration0019ReplyLine } from './migrations/0019-reply-line';
@@ -34,6 +35,7 @@ const migrationsList = [
   { name: '0013-knowledge-base', class: Migration0013KnowledgeBase },
   { name: '0014-change-feed-indexes', class: Migration0014ChangeFeedIndexes },
   { name: '0015-reliability', class: Migration0015Reliability },
+  { name: '0016-attempt-calls', class: Migration0016AttemptCalls },
   { name: '0017-reply-route', class: Migration0017ReplyRoute },
   { name: '0018-sms-channel', class: Migration0018SmsChannel },
   { name: '0019-reply-line', class: Migration0019ReplyLine },

@@ -22,6 +22,8 @@ export interface SimRequest {
 export interface SimResponse {
   status: number;
   body: unknown;
+  /** Close the connection instead of answering (an injected `acceptThenDrop`). */
+  drop?: boolean;
 }
 
 const graphMessagesPath = /^\/(v\d+\.\d+)\/([^/]+)\/messages\/?$/;
@@ -86,7 +88,7 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
     if (!state.takeThroughput(phoneNumberId, arrivedAt)) return refuse(130429, 'throughput');
     pair.commit();
     const failure = state.takeFailure(phoneNumberId, to, waId);
-    if (failure) {
+    if (failure && !failure.acceptThenDrop) {
       const code = failure.code ?? (failure.rawBody !== undefined ? (failure.httpStatus ?? 500) : 1);
       state.rejections.push({ phoneNumberId, to, code, reason: 'injected', at: receivedAt });
       if (failure.rawBody !== undefined) return { status: failure.httpStatus ?? 500, body: failure.rawBody };
@@ -106,6 +108,7 @@ export function createRouter(state: SimulatorState, poster: WebhookPoster) {
     // the caller's processing of it.
     track(progress(message));
     return {
+      drop: failure?.acceptThenDrop,
       status: 200,
       body: {
         messaging_product: 'whatsapp',

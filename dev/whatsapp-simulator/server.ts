@@ -42,8 +42,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     try {
       const url = new URL(req.url ?? '/', 'http://simulator');
       const simReq: SimRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: await readBody(req), receivedAtMs };
-      const { status, body } = await route(simReq);
-      if (body === undefined) {
+      const { status, body, drop } = await route(simReq);
+      if (drop) {
+        res.destroy();
+      } else if (body === undefined) {
         res.writeHead(status).end();
       } else if (typeof body === 'string') {
         res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body);

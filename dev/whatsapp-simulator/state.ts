@@ -14,6 +14,11 @@ export interface InjectedFailure {
   rawBody?: string;
   to?: string;
   phoneNumberId?: string;
+  /**
+   * Instead of an error: accept the send (it goes out, its statuses follow) and cut the connection without
+   * answering, as a sender that dies mid-call (or loses its connection) sees it: it never learns the wamid.
+   */
+  acceptThenDrop?: boolean;
 }
 
 export interface RecipientBehaviour {
