@@ -5,9 +5,10 @@ import { channelErrorOf } from '../../core/channels/errors';
 import type { OutboundMessage as ChannelMessage } from '../../core/channels/outbound';
 import { REDELIVER_MAX_TRIES, type DeliveryActivities, type RedeliverResult } from '../../core/delivery/types';
 import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
+import { sqlOf, type Sql } from '../../core/db/sql';
 import type { SendFn } from '../campaign/page';
 
-type Conn = ReturnType<EntityManager['getConnection']>;
+type Conn = Sql;
 
 interface MessageRow {
   id: string;
@@ -89,7 +90,7 @@ async function loadMessage(conn: Conn, messageId: string, tenantId: string, lock
  */
 async function reopen(em: EntityManager, input: RedeliverInput): Promise<string | undefined> {
   return em.transactional(async (tx) => {
-    const conn = tx.getConnection();
+    const conn = sqlOf(tx);
     const m = await loadMessage(conn, input.messageId, input.tenantId, true);
     if (!m) return 'the message no longer exists';
     if (m.delivery_round === input.round) return undefined;
@@ -205,7 +206,7 @@ async function succeeded(conn: Conn, m: MessageRow, round: number, providerMessa
 export function redeliverActivity(deps: { orm: MikroORM; sendMessage: SendFn }) {
   return async function redeliver(input: RedeliverInput): Promise<RedeliverResult> {
     const em = deps.orm.em.fork();
-    const conn = em.getConnection();
+    const conn = sqlOf(em);
     const refused = await reopen(em, input);
     if (refused) return { outcome: 'refused', detail: refused };
     const m = (await loadMessage(conn, input.messageId, input.tenantId))!;

@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { resolveProvider } from '../../core/ai/providers';
 import { KnowledgeDocument, Upload } from '../../core/db/entities';
+import { sqlOf } from '../../core/db/sql';
 import {
   knowledgeFailureTypes,
   type EmbedBatchInput,
@@ -35,9 +36,7 @@ const superseded = { status: 'superseded' } as const;
  * when it was deleted or a newer run took over.
  */
 async function currentDocument(em: EntityManager, input: IndexRunInput, lock = false): Promise<KnowledgeDocument | null> {
-  const [row] = await em
-    .getConnection()
-    .execute<Array<{ id: string }>>(
+  const [row] = await sqlOf(em).execute<Array<{ id: string }>>(
       `select id from knowledge_documents where id = ? and tenant_id = ? and current_run = ?${lock ? ' for update' : ''}`,
       [input.documentId, input.tenantId, input.runId],
     );
@@ -82,7 +81,7 @@ export function prepareKnowledgeDocumentActivity(deps: IndexingDeps) {
 
     const written = await em.transactional(async (tem) => {
       if (!(await currentDocument(tem, input, true))) return false;
-      const conn = tem.getConnection();
+      const conn = sqlOf(tem);
       await conn.execute(`delete from knowledge_chunks where document_id = ? and run_id = ?`, [input.documentId, input.runId]);
       for (let from = 0; from < chunks.length; from += rowsPerInsert) {
         const slice = chunks.slice(from, from + rowsPerInsert);
@@ -127,7 +126,7 @@ export function embedKnowledgeChunksActivity(deps: IndexingDeps) {
     if (pending.length > 0) {
       const vectors = await embedTexts(em, deps, provider, { tenantId: input.tenantId, texts: pending.map((c) => c.text), reference: `knowledge/${input.documentId}` });
       await em.transactional(async (tem) => {
-        const tconn = tem.getConnection();
+        const tconn = sqlOf(tem);
         for (const [i, chunk] of pending.entries()) {
           await tconn.execute(`update knowledge_chunks set embedding = ?::real[] where id = ?`, [vectorLiteral(vectors[i]), chunk.id]);
         }
@@ -147,7 +146,7 @@ export function embedKnowledgeChunksActivity(deps: IndexingDeps) {
 export function finishKnowledgeIndexingActivity(deps: IndexingDeps) {
   return async function finishKnowledgeIndexing(input: FinishInput): Promise<FinishResult> {
     return deps.orm.em.fork().transactional(async (em) => {
-      const conn = em.getConnection();
+      const conn = sqlOf(em);
       const doc = await currentDocument(em, input, true);
       if (!doc) {
         await conn.execute(`delete from knowledge_chunks where document_id = ? and run_id = ?`, [input.documentId, input.runId]);
@@ -185,7 +184,7 @@ export function failKnowledgeIndexingActivity(deps: IndexingDeps) {
       const doc = await currentDocument(em, input, true);
       if (!doc) return;
       // This run's chunks, and those of a run it replaced mid-way: only the searched ones stay.
-      await em.getConnection().execute(`delete from knowledge_chunks where document_id = ? and run_id is distinct from ?`, [input.documentId, doc.activeRun ?? null]);
+      await sqlOf(em).execute(`delete from knowledge_chunks where document_id = ? and run_id is distinct from ?`, [input.documentId, doc.activeRun ?? null]);
       await em.nativeUpdate(
         KnowledgeDocument,
         { id: input.documentId },
