@@ -33,7 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...aiActivities(deps),
     ...knowledgeActivities({ orm: deps.orm, box: deps.box, ai: deps.ai, uploadsDir: deps.uploadsDir }),
     ...campaignActivities({ orm: deps.orm, sendMessage: journey.sendMessage }),
-    ...deliveryActivities({ orm: deps.orm, box: deps.box, whatsapp: deps.whatsapp, sendMessage: journey.sendMessage }),
+    ...deliveryActivities({ orm: deps.orm, box: deps.box, whatsapp: deps.whatsapp, tenantFetch: deps.tenantFetch, sendMessage: journey.sendMessage }),
   };
 }
 

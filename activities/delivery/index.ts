@@ -7,6 +7,6 @@ import { lateFailureActivities } from './late-failure';
 import { redeliverActivity } from './redeliver';
 
 /** The delivery workflow's activities (workflows/delivery/follow-delivery.ts). */
-export function deliveryActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient; sendMessage: SendFn }): DeliveryActivities {
+export function deliveryActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient; tenantFetch: typeof fetch; sendMessage: SendFn }): DeliveryActivities {
   return { ...lateFailureActivities(deps), redeliver: redeliverActivity(deps) };
 }

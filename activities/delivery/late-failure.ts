@@ -25,7 +25,7 @@ interface Row {
  * been refused at once; the message row then follows the new send. Idempotent: run again, it finds the attempt
  * failed and the engine finds the next attempt already sent.
  */
-export function lateFailureActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient }): Omit<DeliveryActivities, 'redeliver'> {
+export function lateFailureActivities(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient; tenantFetch: typeof fetch }): Omit<DeliveryActivities, 'redeliver'> {
   return {
     async continueAfterLateFailure({ messageId, failedProviderMessageId, errorCode, errorTitle, followForMs }) {
       const em = deps.orm.em.fork();

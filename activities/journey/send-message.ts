@@ -52,7 +52,14 @@ const IN_DOUBT_WAIT_MS = 15_000;
  * Sends one message, at most once per idempotency key: the row is written first, and a retry that finds
  * the row already accepted by the provider returns it instead of sending again.
  */
-export function sendMessageActivity(deps: { orm: MikroORM; box: SecretBox; whatsapp: WhatsAppClient; sends?: SendCounter }) {
+export function sendMessageActivity(deps: {
+  orm: MikroORM;
+  box: SecretBox;
+  whatsapp: WhatsAppClient;
+  sends?: SendCounter;
+  /** For the SMS fallback, whose provider URL the account chose. */
+  tenantFetch: typeof fetch;
+}) {
   return async function sendMessage(input: OutboundSend): Promise<{ messageId: string; providerMessageId: string | null }> {
     const em = deps.orm.em.fork();
     const conn = em.getConnection();
@@ -173,7 +180,7 @@ async function awaitProviderWord(conn: ReturnType<MikroORM['em']['getConnection'
 
 /** A template by id or group goes through the fallback engine; the row then says which template went out. */
 async function sendByReference(
-  deps: { whatsapp: WhatsAppClient; box: SecretBox },
+  deps: { whatsapp: WhatsAppClient; box: SecretBox; tenantFetch: typeof fetch },
   send: TemplateFallbackSend,
   conversationId: string,
   count: (outcome: string) => void,

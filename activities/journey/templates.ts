@@ -77,9 +77,11 @@ interface AttemptRow {
   error_title: string | null;
   /** How long ago the attempt's latest call left, while its outcome is not stored (null when none is in doubt). */
   called_ms: number | null;
+  /** 'whatsapp', or 'sms' for the SMS fallback's attempt (activities/channels/sms/fallback.ts). */
+  channel: string;
 }
 
-const attemptColumns = `round, attempt_no, line_id, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id,
+const attemptColumns = `round, attempt_no, line_id, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id, channel,
   error_class, error_code, error_title,
   case when outcome = 'pending' then (extract(epoch from now() - called_at) * 1000)::float8 end as called_ms`;
 
@@ -181,7 +183,10 @@ export interface TemplateFallbackSent {
  * Throws a classified ChannelSendError (retryable ones after recording the attempt as still pending), or a
  * retryable `send_in_doubt` ApplicationFailure while an earlier call of the attempt may have gone out.
  */
-export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient; box: SecretBox }, send: TemplateFallbackSend): Promise<TemplateFallbackSent> {
+export async function sendWithTemplateFallback(
+  deps: { whatsapp: WhatsAppClient; box: SecretBox; tenantFetch: typeof fetch },
+  send: TemplateFallbackSend,
+): Promise<TemplateFallbackSent> {
   const conn = send.em.getConnection();
   const params = send.message.params.length ? send.message.params : undefined;
   const load = () => conn.execute<AttemptRow[]>(`select ${attemptColumns} from message_attempts where message_id = ? order by attempt_no`, [send.messageId]);
@@ -189,7 +194,13 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
   // A manual retry is a new round (messages.delivery_round): earlier rounds are history, and it starts again
   // from the group's first template.
   const [{ delivery_round: round }] = await conn.execute<Array<{ delivery_round: number }>>(`select delivery_round from messages where id = ?`, [send.messageId]);
-  let attempts = all.filter((a) => a.round === round);
+  // Once the round reached its SMS step, only that step can finish it: the WhatsApp candidates are behind it.
+  if (all.some((a) => a.round === round && a.channel === 'sms' && a.outcome !== 'failed')) {
+    const bySms = await sendSmsFallback(deps, send);
+    if (bySms) return bySms;
+  }
+  const ofRound = (rows: AttemptRow[]) => rows.filter((a) => a.round === round && a.channel === 'whatsapp');
+  let attempts = ofRound(all);
   const inDoubt = attempts.find((a) => a.outcome === 'pending' && a.called_ms !== null);
   if (inDoubt && !attempts.some((a) => a.outcome === 'sent')) {
     const settled = await awaitProviderWord(conn, send.messageId, inDoubt);
@@ -201,7 +212,7 @@ export async function sendWithTemplateFallback(deps: { whatsapp: WhatsAppClient;
       });
     }
     all = await load();
-    attempts = all.filter((a) => a.round === round);
+    attempts = ofRound(all);
   }
   const succeeded = attempts.find((a) => a.outcome === 'sent');
   if (succeeded) {

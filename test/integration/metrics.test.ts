@@ -51,6 +51,7 @@ describe('worker metrics', () => {
       box: secretBoxFor(js.stack.deps.config),
       whatsapp: createWhatsAppClient({ graphUrl: js.sim.url, apiVersion: 'v25.0' }),
       sends: sendMetrics(registry),
+      tenantFetch: fetch,
     });
     const key = { tenantId: js.owner.user.tenantId, channel: 'whatsapp' as const, lineId: js.line.id, contact: '972599000001' };
     await upsertConversation(js.stack.orm.em.fork(), key);

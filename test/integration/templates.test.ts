@@ -518,7 +518,7 @@ describe('template sends with the fallback engine', () => {
         return real.sendMessage(req);
       },
     };
-    const send = sendMessageActivity({ orm: js.stack.orm, box: secretBoxFor(js.stack.deps.config), whatsapp: flaky });
+    const send = sendMessageActivity({ orm: js.stack.orm, box: secretBoxFor(js.stack.deps.config), whatsapp: flaky, tenantFetch: fetch });
     const phone = newPhone();
     const input = {
       key: { tenantId: js.owner.user.tenantId, channel: 'whatsapp' as const, lineId: js.line.id, contact: phone },

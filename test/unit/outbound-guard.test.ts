@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { clientFor, providerFailure } from '../../activities/ai/provider-client';
+import { sendSms } from '../../activities/channels/sms/twilio-client';
 import { callHttpActivity } from '../../activities/journey/call-http';
+import { ChannelSendError } from '../../core/channels/errors';
 import { loadConfig } from '../../core/config';
 import { isNonPublicAddress, outboundFetch, refusalBehind, type OutboundPolicy } from '../../core/net/outbound-guard';
 
@@ -81,6 +83,24 @@ describe('the outbound policy for URLs tenants choose', () => {
     expect(hits).toEqual([]);
     const allowed = callHttpActivity({ fetch: outboundFetch({ allowPrivateNetworks: false, allowedHosts: ['127.0.0.1'] }) });
     expect(await allowed({ method: 'GET', url: `http://127.0.0.1:${port}/ok`, headers: {}, timeoutSeconds: 5 })).toEqual({ ok: true, status: 200, data: { ok: true } });
+  });
+
+  it("refuses an account's SMS provider on a private address as a definitive error, which no retry would change", async () => {
+    const err = await sendSms({
+      fetch: outboundFetch(deny),
+      baseUrl: `http://127.0.0.1:${port}`,
+      accountSid: 'AC00000000000000000000000000000000',
+      authToken: 'token',
+      to: '+15550001111',
+      from: { number: '+15550002222' },
+      body: 'hello',
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ChannelSendError);
+    expect(err).toMatchObject({ errorClass: 'definitive', retryable: false, message: expect.stringMatching(/SMS send: 127\.0\.0\.1 is a private or reserved address/) });
+    expect(hits).toEqual([]);
   });
 
   it("refuses an account's own AI provider on a private address for good, while the installation's provider is the operator's to choose", async () => {

@@ -58,7 +58,7 @@ const e164 = (contact: string) => `+${contact.replace(/^\+/, '')}`;
 const senderOf = (s: SmsCredentials) => s.fromNumber ?? s.messagingServiceSid!;
 
 /** Sends the message by SMS, or returns undefined when SMS is off for the tenant or the SMS was refused for good. */
-export async function sendSmsFallback(deps: { box: SecretBox }, send: TemplateFallbackSend): Promise<TemplateFallbackSent | undefined> {
+export async function sendSmsFallback(deps: { box: SecretBox; tenantFetch: typeof fetch }, send: TemplateFallbackSend): Promise<TemplateFallbackSent | undefined> {
   const settings = await smsCredentials(send.em, deps.box, send.tenantId);
   if (!settings?.fallbackEnabled) return undefined;
   const conn = send.em.getConnection();
@@ -82,7 +82,7 @@ export async function sendSmsFallback(deps: { box: SecretBox }, send: TemplateFa
   const sentAs = { name: rendered.name, language: rendered.language, text: rendered.text, from };
 
   if (existing && existing.tries > 0) {
-    const found = existing.provider_message_id ?? (await lostSend(conn, settings, { to, text: rendered.text, since: new Date(existing.started_at) }))?.sid;
+    const found = existing.provider_message_id ?? (await lostSend(conn, settings, deps.tenantFetch, { to, text: rendered.text, since: new Date(existing.started_at) }))?.sid;
     if (found) {
       await finish(conn, send.messageId, existing.attempt_no, 'sent', { sid: found });
       return result(found, sentAs);
@@ -99,6 +99,7 @@ export async function sendSmsFallback(deps: { box: SecretBox }, send: TemplateFa
   await conn.execute(`update messages set attempts = attempts + 1 where id = ?`, [send.messageId]);
   try {
     const message = await sendSms({
+      fetch: deps.tenantFetch,
       baseUrl: settings.baseUrl,
       accountSid: settings.accountSid,
       authToken: settings.authToken,
@@ -134,8 +135,8 @@ async function nextAttemptNo(conn: Conn, messageId: string): Promise<number> {
 }
 
 /** A message the provider holds for this send that no attempt has claimed: same recipient and text, created since the attempt began. */
-async function lostSend(conn: Conn, settings: SmsCredentials, s: { to: string; text: string; since: Date }): Promise<SmsMessage | undefined> {
-  const recent = await recentSmsTo({ baseUrl: settings.baseUrl, accountSid: settings.accountSid, authToken: settings.authToken, to: s.to, from: settings.fromNumber ?? undefined });
+async function lostSend(conn: Conn, settings: SmsCredentials, fetchFn: typeof fetch, s: { to: string; text: string; since: Date }): Promise<SmsMessage | undefined> {
+  const recent = await recentSmsTo({ fetch: fetchFn, baseUrl: settings.baseUrl, accountSid: settings.accountSid, authToken: settings.authToken, to: s.to, from: settings.fromNumber ?? undefined });
   const candidates = recent.filter(
     (m) =>
       m.body === s.text &&

@@ -1,4 +1,5 @@
 import { ChannelSendError, type ChannelErrorClass } from '../../../core/channels/errors';
+import { refusalBehind } from '../../../core/net/outbound-guard';
 
 /**
  * Twilio's Programmable Messaging REST API (2010-04-01), which many SMS providers also speak: a message is a
@@ -10,6 +11,8 @@ export interface SmsAccount {
   baseUrl: string;
   accountSid: string;
   authToken: string;
+  /** The account chose the base URL: requests go through the installation's outbound policy (core/net/outbound-guard.ts). */
+  fetch: typeof fetch;
 }
 
 export interface SmsSend extends SmsAccount {
@@ -83,11 +86,13 @@ function parseMessage(m: WireMessage): SmsMessage {
   };
 }
 
-async function call(url: string, init: RequestInit & { timeoutMs?: number }, what: string): Promise<unknown> {
+async function call(fetchFn: typeof fetch, url: string, init: RequestInit & { timeoutMs?: number }, what: string): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000) });
+    res = await fetchFn(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000) });
   } catch (err) {
+    const refused = refusalBehind(err);
+    if (refused) throw new ChannelSendError({ errorClass: 'definitive', message: `${what}: ${refused.message}` }, { cause: err });
     // A timeout or a reset connection: the request may have reached the provider.
     throw new ChannelSendError({ errorClass: 'transient', message: `${what}: ${(err as Error).message}`, maybeSent: init.method === 'POST' }, { cause: err });
   }
@@ -119,6 +124,7 @@ export async function sendSms(s: SmsSend): Promise<SmsMessage> {
   else form.set('MessagingServiceSid', s.from.messagingServiceSid);
   if (s.statusCallback) form.set('StatusCallback', s.statusCallback);
   const answer = await call(
+    s.fetch,
     messagesUrl(s),
     { method: 'POST', headers: { authorization: basicAuth(s), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
     'SMS send',
@@ -136,7 +142,7 @@ export async function sendSms(s: SmsSend): Promise<SmsMessage> {
 export async function recentSmsTo(a: SmsAccount & { to: string; from?: string; pageSize?: number }): Promise<SmsMessage[]> {
   const query = new URLSearchParams({ To: a.to, PageSize: String(a.pageSize ?? 50) });
   if (a.from) query.set('From', a.from);
-  const answer = (await call(`${messagesUrl(a)}?${query}`, { method: 'GET', headers: { authorization: basicAuth(a), accept: 'application/json' } }, 'SMS lookup')) as {
+  const answer = (await call(a.fetch, `${messagesUrl(a)}?${query}`, { method: 'GET', headers: { authorization: basicAuth(a), accept: 'application/json' } }, 'SMS lookup')) as {
     messages?: unknown;
   };
   return Array.isArray(answer.messages) ? answer.messages.map((m) => parseMessage(m as WireMessage)) : [];
