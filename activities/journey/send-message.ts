@@ -11,7 +11,7 @@ import { WhatsAppLine } from '../../core/db/entities';
 import { newId } from '../../core/ids';
 import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
 import type { WhatsAppClient } from '../channels/whatsapp';
-import { isTemplateReference, sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
+import { IN_DOUBT_GRACE_MS, IN_DOUBT_WAIT_MS, isTemplateReference, sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
 
 /** Our intent-level message → the channel's message shape. */
 export function toChannelMessage(m: OutboundMessage): ChannelMessage {
@@ -42,11 +42,6 @@ interface MessageRow {
   /** How long ago the latest provider call was made, while its outcome is not stored (null otherwise). */
   unsettled_ms: number | null;
 }
-
-/** How long a send whose outcome a crash hid waits for the provider's word before it is sent again. */
-const IN_DOUBT_GRACE_MS = 60_000;
-/** How long one activity attempt looks for that word before handing back to Temporal's retry. */
-const IN_DOUBT_WAIT_MS = 15_000;
 
 /**
  * Sends one message, at most once per idempotency key: the row is written first, and a retry that finds

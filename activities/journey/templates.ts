@@ -27,7 +27,10 @@ import type { WhatsAppClient } from '../channels/whatsapp';
  * (activities/journey/send-message.ts).
  */
 
-/** How long an attempt whose outcome a crash hid waits for the provider's word before it is sent again. */
+/**
+ * How long a send whose outcome a crash hid (a plain one, or an attempt of this engine) waits for the provider's
+ * word before it is sent again.
+ */
 export const IN_DOUBT_GRACE_MS = 60_000;
 /** How long one activity attempt looks for that word before handing back to Temporal's retry. */
 export const IN_DOUBT_WAIT_MS = 15_000;
