@@ -97,6 +97,7 @@ const audit = z.object({
     z.object({
       attemptNo: z.number().int(),
       round: z.number().int(),
+      channel: z.enum(['whatsapp', 'sms']).meta({ description: 'sms: the fallback engine\'s last step; phoneNumberId is then the SMS sender' }),
       phoneNumberId: z.string(),
       templateName: z.string().nullable(),
       templateLanguage: z.string().nullable(),

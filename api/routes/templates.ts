@@ -181,6 +181,7 @@ const deliveryView = z.object({
     .array(
       z.object({
         attemptNo: z.number().int(),
+        channel: z.enum(['whatsapp', 'sms']).meta({ description: 'sms: the fallback engine\'s last step; phoneNumberId is then the SMS sender' }),
         phoneNumberId: z.string(),
         templateId: z.string().nullable(),
         templateName: z.string().nullable(),

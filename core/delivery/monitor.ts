@@ -294,6 +294,8 @@ export interface AuditEvent {
   detail: string | null;
   attemptNo?: number;
   outcome?: AttemptOutcome | 'queued' | 'refused';
+  /** Attempts: whatsapp, or sms for the fallback engine's SMS step. */
+  channel?: string;
   phoneNumberId?: string;
   templateName?: string | null;
   providerMessageId?: string | null;
@@ -305,6 +307,7 @@ export interface AuditEvent {
 interface AttemptRow {
   attempt_no: number;
   round: number;
+  channel: string;
   phone_number_id: string;
   template_name: string | null;
   template_language: string | null;
@@ -336,7 +339,7 @@ export async function deliveryAudit(em: EntityManager, tenantId: string | undefi
   const m = await findMessage(em, tenantId, messageId, staleAfterMinutes);
   const conn = em.getConnection();
   const attempts = await conn.execute<AttemptRow[]>(
-    `select attempt_no, round, phone_number_id, template_name, template_language, outcome, provider_message_id, error_code, error_title, tries, started_at, finished_at
+    `select attempt_no, round, channel, phone_number_id, template_name, template_language, outcome, provider_message_id, error_code, error_title, tries, started_at, finished_at
      from message_attempts where message_id = ? order by attempt_no`,
     [m.id],
   );
@@ -355,6 +358,7 @@ export async function deliveryAudit(em: EntityManager, tenantId: string | undefi
         round: a.round,
         attemptNo: a.attempt_no,
         outcome: a.outcome,
+        channel: a.channel,
         phoneNumberId: a.phone_number_id,
         templateName: a.template_name,
         providerMessageId: a.provider_message_id,
@@ -400,6 +404,7 @@ export async function deliveryAudit(em: EntityManager, tenantId: string | undefi
     attempts: attempts.map((a) => ({
       attemptNo: a.attempt_no,
       round: a.round,
+      channel: a.channel,
       phoneNumberId: a.phone_number_id,
       templateName: a.template_name,
       templateLanguage: a.template_language,

@@ -20,6 +20,8 @@ export interface DeliveryFilter {
 
 export interface AttemptView {
   attemptNo: number;
+  /** whatsapp, or sms for the fallback engine's SMS step (phoneNumberId is then the SMS sender). */
+  channel: string;
   phoneNumberId: string;
   templateId: string | null;
   templateName: string | null;
@@ -84,6 +86,7 @@ interface Row {
 interface AttemptRow {
   message_id: string;
   attempt_no: number;
+  channel: string;
   phone_number_id: string;
   template_id: string | null;
   template_name: string | null;
@@ -123,7 +126,7 @@ export async function outboundDeliveries(em: EntityManager, tenantId: string, fi
   );
   const attempts = rows.length
     ? await conn.execute<AttemptRow[]>(
-        `select message_id, attempt_no, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id, error_code, error_title,
+        `select message_id, attempt_no, channel, phone_number_id, template_id, template_name, template_language, outcome, provider_message_id, error_code, error_title,
            started_at, finished_at
          from message_attempts where message_id = any(?::uuid[]) order by message_id, attempt_no`,
         [`{${rows.map((r) => r.id).join(',')}}`],
@@ -150,6 +153,7 @@ export async function outboundDeliveries(em: EntityManager, tenantId: string, fi
       failedAt: iso(r.failed_at),
       attempts: own.map((a) => ({
         attemptNo: a.attempt_no,
+        channel: a.channel,
         phoneNumberId: a.phone_number_id,
         templateId: a.template_id,
         templateName: a.template_name,

@@ -108,6 +108,15 @@ describe('SMS fallback', () => {
 
     const delivered = await messageWith(sourceRef, 'delivered');
     expect(delivered).toMatchObject({ providerMessageId: sent.sid, templateName: second.name });
+    // Integrators polling and operators in the delivery monitor see which attempt went by SMS.
+    expect(delivered.attempts.map((a: { channel: string; phoneNumberId: string }) => [a.channel, a.phoneNumberId])).toEqual([
+      ['whatsapp', js.line.phoneNumberId],
+      ['whatsapp', js.line.phoneNumberId],
+      ['sms', sender],
+    ]);
+    const audit = await api().get('/api/monitor/delivery').query({ messageId: delivered.messageId });
+    expect(audit.status).toBe(200);
+    expect(audit.body.attempts.map((a: { channel: string }) => a.channel)).toEqual(['whatsapp', 'whatsapp', 'sms']);
     expect(await attemptsOf(sourceRef)).toEqual([
       expect.objectContaining({ channel: 'whatsapp', outcome: 'failed', error_code: 131026 }),
       expect.objectContaining({ channel: 'whatsapp', outcome: 'failed', error_code: 131026 }),

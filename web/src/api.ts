@@ -364,6 +364,8 @@ export interface DeliveryAudit {
   attempts: Array<{
     attemptNo: number;
     round: number;
+    /** sms: the fallback engine's last step (phoneNumberId is then the SMS sender). */
+    channel: 'whatsapp' | 'sms';
     phoneNumberId: string;
     templateName: string | null;
     templateLanguage: string | null;

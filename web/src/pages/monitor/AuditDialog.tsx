@@ -66,7 +66,9 @@ export function AuditDialog({ messageId, onClose }: { messageId: string; onClose
                           {x.attemptNo}
                           {x.round > 0 && <span className="muted"> · {t('monitor.round', { round: x.round })}</span>}
                         </td>
-                        <td className="mono small">{x.phoneNumberId}</td>
+                        <td className="mono small">
+                          {x.channel === 'sms' && <span className="badge">SMS</span>} {x.phoneNumberId}
+                        </td>
                         <td className="mono small">{x.templateName ?? '—'}</td>
                         <td>{t(`outcome.${x.outcome}`)}</td>
                         <td className="small" dir="auto">
