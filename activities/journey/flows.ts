@@ -35,17 +35,18 @@ export function flowActivities(deps: { orm: MikroORM }) {
       return flow as LoadedFlow;
     },
 
-    async matchInboundTrigger(input: { tenantId: string; lineId: string; message: InboundMessage }): Promise<{ flowId: string; version: number } | null> {
+    async matchInboundTrigger(input: { tenantId: string; lineId: string; message: InboundMessage }): Promise<{ flowId: string; version: number; graph: LoadedFlow['graph'] } | null> {
       const flows = await activePublishedFlows(deps.orm.em.fork(), input.tenantId, { lineId: input.lineId });
       const text = input.message.text ?? input.message.choiceId ?? '';
-      let winner: { flowId: string; version: number; rank: number } | null = null;
+      let winner: { flowId: string; version: number; graph: LoadedFlow['graph']; rank: number } | null = null;
       for (const f of flows) {
         const rank = inboundTriggerRank(f.graph as LoadedFlow['graph'], text);
         // A flow bound to this very line beats a tenant-wide one of the same rank.
         const score = rank * 2 + (f.whatsappLineId === input.lineId ? 1 : 0);
-        if (rank > 0 && (!winner || score > winner.rank)) winner = { flowId: f.flowId, version: f.version, rank: score };
+        if (rank > 0 && (!winner || score > winner.rank)) winner = { flowId: f.flowId, version: f.version, graph: f.graph as LoadedFlow['graph'], rank: score };
       }
-      return winner && { flowId: winner.flowId, version: winner.version };
+      // The graph comes along: the journey starts the flow without loading it again.
+      return winner && { flowId: winner.flowId, version: winner.version, graph: winner.graph };
     },
   };
 }

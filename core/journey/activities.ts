@@ -3,7 +3,7 @@ import type { InboundMessage, JourneyKey, JourneyStatus, LoadedFlow, OutboundSen
 /** The activities the journey workflow calls; implemented in activities/journey/. Types only. */
 export interface JourneyActivities {
   loadFlow(input: { tenantId: string; flowId: string; version?: number }): Promise<LoadedFlow>;
-  matchInboundTrigger(input: { tenantId: string; lineId: string; message: InboundMessage }): Promise<{ flowId: string; version: number } | null>;
+  matchInboundTrigger(input: { tenantId: string; lineId: string; message: InboundMessage }): Promise<{ flowId: string; version: number; graph?: LoadedFlow['graph'] } | null>;
   sendMessage(input: OutboundSend): Promise<{ messageId: string; providerMessageId: string | null }>;
   callHttp(input: {
     method: string;

@@ -13,6 +13,18 @@ export const contactSearchAttributes = (key: JourneyKey): SearchAttributePair[] 
   { key: sa.Contact, value: key.contact },
 ];
 
+/**
+ * A trigger's source and campaign, set when its signal starts the journey: the journey, which would set the
+ * same values as it starts the flow, then has nothing to upsert (a history event less).
+ */
+const triggerSearchAttributes = (signal: JourneySignal): SearchAttributePair[] =>
+  signal.name !== 'trigger'
+    ? []
+    : [
+        ...(signal.arg.sourceRef ? [{ key: sa.SourceRef, value: signal.arg.sourceRef }] : []),
+        ...(signal.arg.campaignId ? [{ key: sa.CampaignId, value: signal.arg.campaignId }] : []),
+      ];
+
 export type JourneySignal = { name: 'inbound'; arg: InboundMessage } | { name: 'trigger'; arg: FlowTrigger } | { name: 'agent'; arg: AgentAction };
 
 /**
@@ -35,7 +47,7 @@ export async function signalJourney(
     signalArgs: [signal.arg],
     // A journey that ended (idle for a day) may start again for the same contact.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: [...contactSearchAttributes(key), { key: sa.JourneyStatus, value: 'idle' }],
+    typedSearchAttributes: [...contactSearchAttributes(key), { key: sa.JourneyStatus, value: 'idle' }, ...triggerSearchAttributes(signal)],
   });
   return { workflowId, runId: handle.signaledRunId };
 }

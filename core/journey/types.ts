@@ -41,6 +41,8 @@ export interface FlowTrigger {
   triggerId: string;
   flowId: string;
   version?: number;
+  /** The published `version` itself, when the caller has it at hand: the journey need not load it. */
+  flow?: LoadedFlow;
   /** Start at this node instead of the flow's trigger node (e.g. the API Lead Trigger node). */
   startNodeType?: 'trigger_outbound' | 'trigger_api_lead' | 'trigger_api' | 'trigger_inbound';
   variables: Variables;

@@ -3,7 +3,9 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -31,6 +33,14 @@ const act = proxyActivities<JourneyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
+/**
+ * Reads and the inbox mirror run as local activities: in the worker, inside the workflow task, recorded as one
+ * marker event instead of a scheduled, started and completed activity and another workflow task.
+ */
+const local = proxyLocalActivities<Pick<JourneyActivities, 'loadFlow' | 'matchInboundTrigger' | 'recordJourney'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
 const http = proxyActivities<Pick<JourneyActivities, 'callHttp'>>({
   startToCloseTimeout: '90 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
@@ -42,6 +52,13 @@ export const STEP_BUDGET = 200;
 const IDLE_MS = 24 * 3600 * 1000;
 const REMEMBERED_IDS = 200;
 const DEFAULT_MAX_HISTORY_EVENTS = 8000;
+/**
+ * Journeys that started before this patch keep their fuller history on replay: every search attribute
+ * upserted whether it changed or not, and flows loaded and records written by (remote) activities.
+ */
+export const LEAN_HISTORY_PATCH = 'journey-lean-history';
+/** Nodes that decide and move on in the same workflow task: a search never sees the journey standing on one. */
+const INSTANT_NODES = new Set(['trigger_inbound', 'trigger_outbound', 'trigger_api_lead', 'trigger_api', 'condition', 'set_variable', 'wait', 'handoff', 'end']);
 
 type JourneyEvent =
   | { type: 'inbound'; message: InboundMessage }
@@ -90,6 +107,10 @@ export async function journey(input: JourneyInput): Promise<void> {
   const info = workflowInfo();
   const sendKeyPrefix = `${info.workflowId}/${info.firstExecutionRunId}`;
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  const lean = patched(LEAN_HISTORY_PATCH);
+  const flows = lean ? local : act;
+  /** What the last recordJourney wrote, so that an unchanged record is not written again. */
+  let recorded: string | undefined;
 
   setHandler(inboundSignal, (message) => void s.events.push({ type: 'inbound', message }));
   setHandler(triggerSignal, (trigger) => void s.events.push({ type: 'trigger', trigger }));
@@ -106,14 +127,27 @@ export async function journey(input: JourneyInput): Promise<void> {
     return true;
   }
 
+  /** Each upsert is a history event: a lean journey upserts only the attributes whose value changes. */
+  function upsert(pairs: Array<{ key: (typeof sa)[keyof typeof sa]; value: string | null }>): void {
+    if (!lean) return upsertSearchAttributes(pairs);
+    const current = workflowInfo().typedSearchAttributes;
+    const changed = pairs.filter((p) => (current.get(p.key) ?? null) !== p.value);
+    if (changed.length) upsertSearchAttributes(changed);
+  }
+
   async function record(): Promise<void> {
-    upsertSearchAttributes([
+    upsert([
       { key: sa.FlowId, value: s.flow?.flowId ?? null },
       { key: sa.FlowVersion, value: s.flow ? String(s.flow.version) : null },
       { key: sa.CurrentNode, value: s.nodeId ?? null },
       { key: sa.JourneyStatus, value: status() },
     ]);
-    await act.recordJourney({ key, workflowId: info.workflowId, flowId: s.flow?.flowId, version: s.flow?.version, currentNode: s.nodeId, status: status() });
+    const input = { key, workflowId: info.workflowId, flowId: s.flow?.flowId, version: s.flow?.version, currentNode: s.nodeId, status: status() };
+    if (!lean) return act.recordJourney(input);
+    const fingerprint = JSON.stringify([input.flowId, input.version, input.currentNode, input.status]);
+    if (fingerprint === recorded) return;
+    await local.recordJourney(input);
+    recorded = fingerprint;
   }
 
   function context(node: FlowNode): NodeContext<FlowNode> {
@@ -188,7 +222,7 @@ export async function journey(input: JourneyInput): Promise<void> {
 
   async function loadFlow(flowId: string, version?: number): Promise<LoadedFlow | undefined> {
     try {
-      return await act.loadFlow({ tenantId: key.tenantId, flowId, version });
+      return await flows.loadFlow({ tenantId: key.tenantId, flowId, version });
     } catch (err) {
       const reason = `could not load flow ${flowId}: ${failureMessage(err)}`;
       s.lastError = reason;
@@ -207,11 +241,14 @@ export async function journey(input: JourneyInput): Promise<void> {
   }
 
   async function startFlow(trigger: FlowTrigger): Promise<void> {
-    const flow = await loadFlow(trigger.flowId, trigger.version);
+    // A trigger that brings its pinned version saves a load; versions are immutable, so it is the same graph.
+    // Only in a lean run: an older run may have taken the same trigger on an older worker, which loaded it.
+    const given = lean && trigger.flow?.flowId === trigger.flowId && trigger.flow.version === trigger.version ? trigger.flow : undefined;
+    const flow = given ?? (await loadFlow(trigger.flowId, trigger.version));
     if (!flow) return;
     s.variables = { ...trigger.variables };
     s.tags = trigger.sourceRef || trigger.campaignId ? { sourceRef: trigger.sourceRef, campaignId: trigger.campaignId } : undefined;
-    upsertSearchAttributes([
+    upsert([
       { key: sa.SourceRef, value: trigger.sourceRef ?? null },
       { key: sa.CampaignId, value: trigger.campaignId ?? null },
     ]);
@@ -237,7 +274,7 @@ export async function journey(input: JourneyInput): Promise<void> {
       if (++steps > STEP_BUDGET) {
         return finishFlow('failed', `step budget exceeded: ${STEP_BUDGET} nodes ran without waiting, last at node "${node.id}" (a loop in the flow?)`);
       }
-      upsertSearchAttributes([{ key: sa.CurrentNode, value: node.id }]);
+      if (!lean || !INSTANT_NODES.has(node.type)) upsert([{ key: sa.CurrentNode, value: node.id }]);
       try {
         const handler = handlers[node.type] as unknown as { enter(ctx: NodeContext<FlowNode>): Promise<Outcome> };
         await apply(await handler.enter(context(node)));
@@ -253,8 +290,12 @@ export async function journey(input: JourneyInput): Promise<void> {
     if (message.customerName) s.variables.customerName ??= message.customerName;
     if (s.paused) return;
     if (!s.flow) {
-      const match = await act.matchInboundTrigger({ tenantId: key.tenantId, lineId: key.lineId, message });
-      if (match) await startFlow({ triggerId: `inbound:${message.messageId}`, flowId: match.flowId, version: match.version, startNodeType: 'trigger_inbound', variables: { ...s.variables }, policy: 'supersede' });
+      const match = await flows.matchInboundTrigger({ tenantId: key.tenantId, lineId: key.lineId, message });
+      if (match) {
+        const flow = lean && match.graph ? { flowId: match.flowId, version: match.version, graph: match.graph } : undefined;
+        const triggerId = `inbound:${message.messageId}`;
+        await startFlow({ triggerId, flowId: match.flowId, version: match.version, flow, startNodeType: 'trigger_inbound', variables: { ...s.variables }, policy: 'supersede' });
+      }
       return;
     }
     if (s.waiting?.kind === 'template_reply') return go('next');

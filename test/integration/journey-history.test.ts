@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { openJourneyStack, eventually, type JourneyStack } from '../support/journey-stack';
+import { apiTokenFor } from '../support/accounts';
+import { searchAttributes as sa } from '../../core/temporal/search-attributes';
+import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
+import { workflowsPath } from '../../workers/worker';
+
+/**
+ * Journeys run for days, so a worker with new workflow code replays histories written by the old one. The
+ * fixtures are histories recorded before the journey's history was made leaner (test/fixtures/journey-histories:
+ * an outbound trigger with its template, a question answered wrongly then rightly, a condition and the end; an
+ * inbound keyword starting a loop of two questions; a flow queued behind a running one with a reply timeout).
+ */
+
+type History = temporal.api.history.v1.IHistory;
+const History = temporal.api.history.v1.History;
+const EventType = temporal.api.enums.v1.EventType;
+
+const fixtures = path.join(__dirname, '..', 'fixtures', 'journey-histories');
+const loadFixture = (file: string): History => History.fromObject(JSON.parse(fs.readFileSync(path.join(fixtures, file), 'utf8')));
+
+const activitiesIn = (events: History['events']) =>
+  events!.flatMap((e) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED ? [e.activityTaskScheduledEventAttributes!.activityType!.name!] : []));
+
+let bundle: WorkflowBundle;
+let js: JourneyStack;
+let token: string;
+
+beforeAll(async () => {
+  bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+  js = await openJourneyStack();
+  token = await apiTokenFor(js.stack, js.owner.user);
+}, 120_000);
+afterAll(async () => js?.close());
+
+async function replay(histories: Array<{ workflowId: string; history: History }>): Promise<string[]> {
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  return failures;
+}
+
+describe('journey histories', () => {
+  it('replays histories recorded before the lean-history patch with the current workflow code', async () => {
+    const files = fs.readdirSync(fixtures).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const histories = files.map((f) => ({ workflowId: f, history: loadFixture(f) }));
+    // Each fixture reaches the journey's search attributes, its records and its flow loads: the old commands.
+    for (const { history } of histories) expect(activitiesIn(history.events)).toContain('recordJourney');
+    expect(await replay(histories)).toEqual([]);
+  });
+
+  const questionLoop = (trigger: object) => ({
+    nodes: [
+      trigger,
+      { id: 'ask1', type: 'question', data: { text: 'First question?', variable: 'a1' } },
+      { id: 'ask2', type: 'question', data: { text: 'Second question?', variable: 'a2' } },
+    ],
+    edges: [
+      { source: 'start', target: 'ask1' },
+      { source: 'ask1', target: 'ask2' },
+      { source: 'ask2', target: 'ask1' },
+    ],
+  });
+
+  async function publishedFlow(graph: object): Promise<string> {
+    const created = await js.owner.agent.post('/api/flows').send({ name: 'Loop', graph });
+    expect((await js.owner.agent.post(`/api/flows/${created.body.id}/versions`)).status).toBe(201);
+    expect((await js.owner.agent.put(`/api/flows/${created.body.id}`).send({ status: 'active' })).status).toBe(200);
+    return created.body.id;
+  }
+
+  let seq = 0;
+  const newPhone = () => `97258${String(Date.now() % 1_000_000).padStart(6, '0')}${seq++}`;
+  const handleOf = (contact: string) =>
+    js.stack.temporal.client.workflow.getHandle(journeyWorkflowId({ tenantId: js.owner.user.tenantId, channel: 'whatsapp', lineId: js.line.id, contact }));
+  const messagesTo = async (to: string, n: number) => eventually(async () => ((await js.sim.messages({ to })).length >= n ? true : undefined), `${n} messages to ${to}`);
+
+  /** The history once the journey waits again with nothing in flight: its record written, its last task done. */
+  async function settledHistory(contact: string, node: string): Promise<History> {
+    await eventually(async () => {
+      const rows = await js.stack.orm.em.getConnection().execute(`select 1 from conversations where contact = ? and current_node = ?`, [contact, node]);
+      return rows.length > 0;
+    }, `the conversation of ${contact} at ${node}`);
+    return eventually(async () => {
+      const history = await handleOf(contact).fetchHistory();
+      const last = history.events!.at(-1)!;
+      const busy = last.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED || last.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED;
+      const open = (await handleOf(contact).describe()).raw.pendingActivities?.length ?? 0;
+      return !busy && open === 0 ? History.fromObject(history) : undefined;
+    }, `the journey of ${contact} to settle`);
+  }
+
+  it('costs an outbound start at most 15 history events up to its template, and a reply at most 12, and replays', async () => {
+    const flowId = await publishedFlow(questionLoop({ id: 'start', type: 'trigger_outbound', data: {} }));
+    const phone = newPhone();
+    const res = await js.stack
+      .http()
+      .post('/api/webhook/outbound')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ phone, flowId, templateName: 'hello_utility', data: { customerName: 'Dana', sourceRef: `crm-${phone}`, campaignId: 'lean' } });
+    expect(res.status).toBe(200);
+    await messagesTo(phone, 1);
+    const started = await settledHistory(phone, 'start');
+    // Before: 25 events, with loadFlow and recordJourney as activities of their own and upserts of what the
+    // start had set or nothing had changed. Now the patch's marker and its TemporalChangeVersion upsert
+    // (2 events) are all the first task adds to the send; the source and campaign came with the start.
+    expect(activitiesIn(started.events)).toEqual(['sendMessage']);
+    expect(started.events!.length).toBeLessThanOrEqual(15);
+
+    await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'hi', name: 'Dana' });
+    await messagesTo(phone, 2);
+    const afterFirst = await settledHistory(phone, 'ask1');
+    await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'fine', name: 'Dana' });
+    await messagesTo(phone, 3);
+    const afterSecond = await settledHistory(phone, 'ask2');
+    const reply = afterSecond.events!.slice(afterFirst.events!.length);
+    // Before: 18 events, two upserts of the same current node and a recordJourney activity.
+    expect(activitiesIn(reply)).toEqual(['sendMessage']);
+    expect(reply.length).toBeLessThanOrEqual(12);
+    const attributes = (await handleOf(phone).describe()).typedSearchAttributes;
+    const shown = [sa.FlowId, sa.FlowVersion, sa.CurrentNode, sa.JourneyStatus, sa.SourceRef, sa.CampaignId].map((k) => attributes.get(k));
+    expect(shown).toEqual([flowId, '1', 'ask2', 'waiting', `crm-${phone}`, 'lean']);
+    expect(await replay([{ workflowId: 'outbound', history: afterSecond }])).toEqual([]);
+  });
+
+  it('starts a flow from an inbound keyword without loading the flow again', async () => {
+    await publishedFlow(questionLoop({ id: 'start', type: 'trigger_inbound', data: { match: 'exact', keywords: ['lean-loop'] } }));
+    const phone = newPhone();
+    await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'lean-loop', name: 'Eli' });
+    await messagesTo(phone, 1);
+    const history = await settledHistory(phone, 'ask1');
+    expect(activitiesIn(history.events)).toEqual(['sendMessage']);
+    expect(await replay([{ workflowId: 'inbound', history }])).toEqual([]);
+  });
+});
