@@ -39,6 +39,8 @@ export interface KnowledgeReplyInput {
   minScore: number;
   /** Names the call in the usage rows: `journey/<workflow id>/<node id>`. */
   reference: string;
+  /** The journey's conversation, whose recent messages the model sees (none when absent). */
+  conversation?: { channel: string; lineId: string; contact: string };
 }
 
 export type KnowledgeReplyResult =

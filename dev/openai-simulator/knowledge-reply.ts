@@ -6,7 +6,9 @@ import type { InvalidKind } from './state';
  * The simulator's "model" for the AI reply node (the `flowbot_knowledge_reply` schema): it answers with the
  * sentence of the numbered sources that shares the most words with the customer's message, and cites that
  * source; when no sentence has at least half of the message's words it cannot answer. Asking for a person, a human or an agent sets wantsHuman. An
- * invalid answer cites a source that does not exist.
+ * invalid answer cites a source that does not exist. The request is the last user message; earlier user turns
+ * are the customer's earlier messages, and the previous one is read together with the latest (as a model reads
+ * "and how much is it?" in the light of what was asked before), so follow-ups can be tested.
  */
 
 /** Question words and fillers: shared by almost any two texts, so they say nothing about relevance. */
@@ -20,14 +22,16 @@ const asksForPerson = /\b(human|person|agent|representative|someone|somebody|ope
 
 export function knowledgeReplyAnswer(messages: unknown, invalid: InvalidKind | undefined): string {
   if (invalid === 'not_json') return 'I think you should talk to our team.';
-  const request = userTexts(messages)[0] ?? '';
+  const turns = userTexts(messages);
+  const request = turns[turns.length - 1] ?? '';
   const question = /Customer's message:\n([\s\S]*?)\n\nSources:\n/.exec(request)?.[1] ?? '';
+  const previous = turns.length > 1 ? turns[turns.length - 2] : '';
   const sourcesText = request.slice(request.indexOf('\n\nSources:\n') + '\n\nSources:\n'.length);
   const sources = [...sourcesText.matchAll(/^\[(\d+)\] "[^"\n]*"\n([\s\S]*?)(?=\n\n\[\d+\] "|$(?![\s\S]))/gm)].map((m) => ({ n: Number(m[1]), text: m[2] }));
 
   const none = { canAnswer: false, wantsHuman: false, answer: '', sources: [] as number[] };
   if (asksForPerson.test(question)) return JSON.stringify({ ...none, wantsHuman: true });
-  const terms = termsOf(question);
+  const terms = termsOf(`${previous}\n${question}`);
   let best: { n: number; sentence: string; score: number } | undefined;
   for (const source of sources) {
     for (const sentence of source.text.split(/(?<=[.!?])\s+|\n+/).map((s) => s.trim()).filter(Boolean)) {

@@ -1,3 +1,5 @@
+import { upsertConversation } from '../../core/conversations/store';
+import { newId } from '../../core/ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { JourneyState } from '../../core/journey/types';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
@@ -17,6 +19,8 @@ const hoursDoc = [
   'Deliveries reach Tel Aviv and Ramat Gan within two hours.',
 ].join('\n');
 const returnsDoc = 'Returns and refunds: we take back unopened products within 14 days, with the receipt.';
+// A follow-up ("and how much does it cost?") finds this price only read with the question before it.
+const weekendBoxDoc = 'The Weekend Box brings six pastries and two challahs to your door. The Weekend Box costs 95 shekels a month.';
 
 const graph = (withHandoffExit: boolean, asking: Record<string, string> = {}) => ({
   nodes: [
@@ -50,6 +54,7 @@ beforeAll(async () => {
   expect((await js.owner.agent.post('/api/settings/ai').send({ name: 'Simulator', kind: 'openai_compatible', baseUrl: ai.baseUrl, apiKey: ai.apiKey })).status).toBe(201);
   docs.hours = await addDocument('hours.md', hoursDoc, 'text/markdown');
   docs.returns = await addDocument('returns.txt', returnsDoc, 'text/plain');
+  docs.weekendBox = await addDocument('weekend-box.txt', weekendBoxDoc, 'text/plain');
   const created = await js.owner.agent.post('/api/flows').send({ name: 'Bakery questions', graph: graph(true) });
   expect(created.status).toBe(201);
   flowId = created.body.id;
@@ -131,6 +136,74 @@ describe('the AI reply node', () => {
     expect(report.byPurpose.map((p: { purpose: string; calls: number; totalTokens: number }) => [p.purpose, p.calls, p.totalTokens])).toEqual(
       all.map((r) => [r.purpose, Number(r.n), Number(r.tokens)]),
     );
+  });
+
+  it('answers a follow-up with the conversation so far: earlier turns go to the model, and a short one is searched with the question before it', async () => {
+    const phone = newPhone();
+    await ask(phone, 'Tell me about the Weekend Box');
+    const [first] = await textsN(phone, 1);
+    expect(first).toBe('The Weekend Box brings six pastries and two challahs to your door.');
+    await settled(phone);
+    await ai.reset();
+
+    await ask(phone, 'And how much does it cost?');
+    expect((await textsN(phone, 2))[1]).toBe('The Weekend Box costs 95 shekels a month.');
+    // Searched with the customer's previous message: the Weekend Box passage, not the sourdough loaf's price.
+    const [embedded] = await ai.requests('/v1/embeddings');
+    expect((embedded.body as { input: unknown }).input).toEqual(['Tell me about the Weekend Box\nAnd how much does it cost?']);
+    const [request] = await chatRequests();
+    const messages = (request.body as { messages: Array<{ role: string; content: string }> }).messages;
+    expect(messages.slice(1, -1)).toEqual([
+      { role: 'user', content: 'Tell me about the Weekend Box' },
+      { role: 'assistant', content: first },
+    ]);
+    expect(messages[0].role).toBe('system');
+    expect(messages[0].content).toMatch(/take facts only from the sources/);
+    const last = messages[messages.length - 1];
+    expect(last.role).toBe('user');
+    expect(last.content).toMatch(/^Customer's message:\nAnd how much does it cost\?\n\nSources:\n\[1\] "weekend-box\.txt"\n/);
+    expect(last.content).not.toContain('sourdough');
+    const sent = (await conversationOf(phone)).messages.filter((m) => m.direction === 'out');
+    expect(sent[1].payload.ai.citations).toEqual([expect.objectContaining({ documentId: docs.weekendBox })]);
+    await eventually(async () => ((await state(phone)).history.length >= 2 ? true : undefined), 'the second run to finish');
+
+    // A question that stands on its own is searched alone; the model still sees what came before.
+    await ai.reset();
+    await ask(phone, 'What time do you open on Friday?');
+    expect((await textsN(phone, 3))[2]).toMatch(/on Friday from 7:00 to 14:00/);
+    expect(((await ai.requests('/v1/embeddings'))[0].body as { input: unknown }).input).toEqual(['What time do you open on Friday?']);
+    const third = ((await chatRequests())[0].body as { messages: Array<{ role: string; content: string }> }).messages;
+    expect(third.slice(1, -1).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'Tell me about the Weekend Box'],
+      ['assistant', first],
+      ['user', 'And how much does it cost?'],
+      ['assistant', 'The Weekend Box costs 95 shekels a month.'],
+    ]);
+  });
+
+  it('gives the model only the recent conversation, bounded: the newest 10 of the last day, cut, without failed sends or later messages', async () => {
+    const phone = newPhone();
+    const { id: conversationId } = await upsertConversation(js.stack.orm.em.fork(), keyOf(phone));
+    const insert = (direction: 'in' | 'out', text: string, minutesAgo: number, status = direction === 'in' ? 'received' : 'sent') =>
+      sql(
+        `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, created_at)
+         values (?, ?, ?, ?, 'text', ?, '{}', ?, now() - make_interval(mins => ?))`,
+        [newId(), js.owner.user.tenantId, conversationId, direction, text, status, minutesAgo],
+      );
+    await insert('in', 'Hello from yesterday morning', 30 * 60);
+    for (let i = 1; i <= 11; i++) await insert(i % 2 ? 'in' : 'out', `Message ${i}`, 60 - i);
+    const longAnswer = 'A very long answer. '.repeat(100);
+    await insert('out', longAnswer, 30);
+    await insert('out', 'This one never reached the customer', 20, 'failed');
+
+    await ask(phone, 'What time do you open on Friday?');
+    expect((await textsN(phone, 1))[0]).toMatch(/on Friday from 7:00 to 14:00/);
+    const messages = ((await chatRequests())[0].body as { messages: Array<{ role: string; content: string }> }).messages;
+    expect(messages.slice(1, -1)).toEqual([
+      ...Array.from({ length: 9 }, (_, k) => ({ role: (k + 3) % 2 ? 'user' : 'assistant', content: `Message ${k + 3}` })),
+      { role: 'assistant', content: `${longAnswer.slice(0, 999)}…` },
+    ]);
+    expect(messages[messages.length - 1].content).toMatch(/^Customer's message:\nWhat time do you open on Friday\?\n/);
   });
 
   it('hands off at once, without asking the model, when the customer uses a word that asks for a person', async () => {

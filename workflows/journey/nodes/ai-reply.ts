@@ -36,6 +36,7 @@ async function answer(ctx: Ctx, question: string): Promise<Outcome> {
       maxSources: node.data.maxSources,
       minScore: node.data.minScore,
       reference: `journey/${workflowInfo().workflowId}/${node.id}`,
+      conversation: { channel: ctx.key.channel, lineId: ctx.key.lineId, contact: ctx.key.contact },
     });
   } catch (err) {
     if (err instanceof ActivityFailure) return handOff(ctx, 'ai_unavailable');
