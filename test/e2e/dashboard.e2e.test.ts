@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { uniqueIp } from '../support/accounts';
+import { signedInAccount, uniqueIp } from '../support/accounts';
 import { eventually, openJourneyStack, type JourneyStack } from '../support/journey-stack';
 
 /**
@@ -235,7 +235,7 @@ describe('the dashboard in a browser, against the real stack', () => {
     await shot('inbox-reply');
   });
 
-  it('settings show the line and issue an API key once; users are listed for the owner', async () => {
+  it('settings show the line, issue an API key once, and save, show masked and remove the SMS fallback; users are listed for the owner', async () => {
     await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await page.getByTestId('lines').getByText(js.line.phoneNumberId).waitFor();
     await page.getByRole('button', { name: 'Connect a line', exact: true }).click();
@@ -244,6 +244,74 @@ describe('the dashboard in a browser, against the real stack', () => {
     const key = await page.getByTestId('new-key').locator('code').textContent();
     expect(key).toMatch(/\S{20,}/);
     await shot('settings');
+
+    // SMS fallback: checked before sending, the API's refusal shown in its words, saved, then shown masked.
+    const sms = page.getByTestId('sms');
+    await sms.getByTestId('sms-not-configured').waitFor();
+    await sms.getByRole('button', { name: 'Save SMS settings', exact: true }).click();
+    expect(await sms.locator('.field-error').allTextContents()).toEqual(['is required', 'is required', 'is required']);
+    const token = 'flowbot-sms-simulator-token';
+    await sms.getByLabel('Account SID').fill('XY123');
+    await sms.getByLabel('Auth token').fill('x'.repeat(300));
+    await sms.getByLabel('Sender: number (E.164) or messaging service SID (MG…)').fill('0551234567');
+    await sms.getByLabel('Status callback URL (optional)').fill('ftp://example.com/cb');
+    await sms.getByRole('button', { name: 'Save SMS settings', exact: true }).click();
+    expect(await sms.locator('.field-error').allTextContents()).toEqual([
+      'must be the account SID (AC…)',
+      'must be an E.164 number (e.g. +15551234567) or a messaging service SID (MG…)',
+      'must be an http(s) URL',
+    ]);
+    const sid = `AC${'0'.repeat(32)}`;
+    await sms.getByLabel('Account SID').fill(sid);
+    await sms.getByLabel('Sender: number (E.164) or messaging service SID (MG…)').fill('+15551234567');
+    await sms.getByLabel('Status callback URL (optional)').fill('');
+    await sms.getByRole('button', { name: 'Save SMS settings', exact: true }).click();
+    await sms.getByRole('alert').filter({ hasText: 'Invalid body: authToken:' }).waitFor();
+
+    await sms.getByLabel('Auth token').fill(token);
+    const saved = page.waitForResponse((res) => res.request().method() === 'PUT' && new URL(res.url()).pathname === '/api/settings/sms');
+    await sms.getByRole('button', { name: 'Save SMS settings', exact: true }).click();
+    expect(await (await saved).text()).not.toContain(token);
+    await sms.getByRole('status').filter({ hasText: 'SMS settings saved.' }).waitFor();
+    // A controlled checkbox: it shows checked once the API has stored the change.
+    await sms.getByLabel('Send by SMS when WhatsApp fails').click();
+    await sms.getByRole('checkbox', { name: 'Send by SMS when WhatsApp fails', checked: true }).waitFor();
+
+    await page.reload();
+    await page.getByTestId('sms-token').getByText('****oken', { exact: true }).waitFor();
+    expect(await page.getByTestId('sms').getByLabel('Send by SMS when WhatsApp fails').isChecked()).toBe(true);
+    expect(await page.getByTestId('sms').getByLabel('Auth token').inputValue()).toBe('');
+    expect(await page.getByTestId('sms-current').textContent()).toContain(sid);
+    await page.getByTestId('sms').scrollIntoViewIfNeeded();
+    await shot('settings-sms');
+    const stored = await js.owner.agent.get('/api/settings/sms').expect(200);
+    expect(stored.body).toMatchObject({ provider: 'twilio', accountSid: sid, authToken: '****oken', from: '+15551234567', messagingServiceSid: null, baseUrl: 'https://api.twilio.com', fallbackEnabled: true });
+    expect(stored.text).not.toContain(token);
+
+    // A member of the same account sees the settings but cannot change them.
+    const member = await signedInAccount(js.stack, { role: 'user', tenantId: js.owner.user.tenantId });
+    const memberContext = await browser.newContext({ viewport: { width: 1440, height: 900 }, extraHTTPHeaders: { 'X-Forwarded-For': uniqueIp() } });
+    try {
+      const memberPage = await memberContext.newPage();
+      memberPage.on('pageerror', (err) => pageErrors.push(err.message));
+      await memberPage.goto(js.apiUrl);
+      await memberPage.getByLabel('Username or e-mail').fill(member.user.username);
+      await memberPage.getByLabel('Password').fill(member.password);
+      await memberPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await memberPage.getByRole('heading', { name: 'Flows' }).waitFor();
+      await memberPage.goto(`${js.apiUrl}/settings`);
+      const readOnly = memberPage.getByTestId('sms');
+      await readOnly.getByTestId('sms-token').getByText('****oken', { exact: true }).waitFor();
+      await readOnly.getByText('Only owners and administrators change these settings.').waitFor();
+      expect(await readOnly.getByLabel('Send by SMS when WhatsApp fails').isDisabled()).toBe(true);
+      expect(await readOnly.getByRole('button').count()).toBe(0);
+    } finally {
+      await memberContext.close();
+    }
+
+    await page.getByTestId('sms').getByRole('button', { name: 'Remove SMS settings', exact: true }).click();
+    await page.getByTestId('sms-not-configured').waitFor();
+    await js.owner.agent.get('/api/settings/sms').expect(404);
 
     await page.getByRole('link', { name: 'Users', exact: true }).click();
     await page.getByTestId('users').getByRole('cell', { name: js.owner.user.username, exact: true }).first().waitFor();

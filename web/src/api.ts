@@ -204,6 +204,30 @@ export interface ApiAccess {
   apiAccessApproved: boolean;
 }
 
+export interface SmsSettings {
+  provider: 'twilio';
+  accountSid: string;
+  /** Masked: `****` and the last four characters at most. */
+  authToken: string;
+  from: string | null;
+  messagingServiceSid: string | null;
+  baseUrl: string;
+  statusCallbackUrl: string | null;
+  fallbackEnabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SmsSettingsBody {
+  accountSid?: string;
+  authToken?: string;
+  from?: string | null;
+  messagingServiceSid?: string | null;
+  baseUrl?: string;
+  statusCallbackUrl?: string | null;
+  fallbackEnabled?: boolean;
+}
+
 export interface ManagedUser {
   id: string;
   tenantId: string;
@@ -431,6 +455,14 @@ export const api = {
   deleteLine: (lineId: string) => request('DELETE', `/api/settings/whatsapp/${id(lineId)}`),
   apiAccess: () => request<ApiAccess>('GET', '/api/settings/api-access'),
   rotateKey: () => request<{ clientId: string; apiKey: string; rotatedAt: string; apiAccessApproved: boolean; message: string }>('POST', '/api/settings/api-access/rotate'),
+  /** null: no SMS provider is configured (the API's 404). */
+  smsSettings: () =>
+    request<SmsSettings>('GET', '/api/settings/sms').catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }),
+  saveSmsSettings: (body: SmsSettingsBody) => request<SmsSettings>('PUT', '/api/settings/sms', { body }),
+  deleteSmsSettings: () => request<{ success: true }>('DELETE', '/api/settings/sms'),
 
   users: (query: Query) => request<{ users: ManagedUser[]; total: number }>('GET', '/api/users', { query }),
   createUser: (body: Record<string, unknown>) => request<ManagedUser>('POST', '/api/users', { body }),

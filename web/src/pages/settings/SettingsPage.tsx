@@ -1,5 +1,6 @@
 import { useT } from '../../i18n';
 import { ApiAccessSection } from './ApiAccessSection';
+import { SmsSection } from './SmsSection';
 import { WhatsAppLines } from './WhatsAppLines';
 
 export function SettingsPage() {
@@ -8,6 +9,7 @@ export function SettingsPage() {
     <div className="page">
       <h1>{t('settings.title')}</h1>
       <WhatsAppLines />
+      <SmsSection />
       <ApiAccessSection />
     </div>
   );
