@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import v8 from 'node:v8';
 import { journeyWorkflowId } from '../core/temporal/workflow-ids';
 import { journeyTimeline, timelineText } from './history';
 import { accepted, closedLoop, httpClient } from './load';
@@ -16,12 +15,6 @@ import { customerText, signed } from './webhooks';
  * memory of the API and the worker processes before and after each, then time replies (as in 3) while
  * they all wait.
  */
-
-/** The Temporal SDK's default workflow cache size for this heap (reuseV8Context), from its worker options. */
-function workflowCacheEstimate(): number {
-  const heapMiB = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
-  return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
-}
 
 /** Median of three readings half a second apart, after things calm down. */
 async function memory(stack: BenchStack): Promise<{ api: number; worker: number }> {
@@ -126,7 +119,7 @@ export async function benchScale(
         `(first step: ${round(perSecond(loading[0].reached, loading[0].ms), 0)} journeys/s); Temporal then counted ${loading[loading.length - 1].waiting} of them waiting; ` +
         `CPU cores while the first step loaded: ${formatCores(loading[0].cores)}.`,
       `scale: inside the first step's journeys: ${timelineText(timeline)}; worker threads meanwhile (cores): ${formatCores(loading[0].workerThreads)}.`,
-      `scale: the worker caches up to about ${workflowCacheEstimate()} workflows (the SDK's default for this heap); ` +
+      `scale: the worker caches up to ${stack.workerMaxCachedWorkflows} workflows (WORKER_MAX_CACHED_WORKFLOWS); ` +
         'journeys beyond that wait in Temporal only and are replayed when their reply comes.',
       `scale: ours at p99 while they wait: ${stagesText(ours.stages!, 99)}.`,
       `scale: default ${(2000).toLocaleString('en-US')} waiting journeys keeps the run short on small machines; the issue's 10,000: BENCH_WAITING=10000 npm run bench`,
@@ -137,7 +130,7 @@ export async function benchScale(
       memoryMiB: points.map((p) => ({ loaded: p.loaded, api: round(p.api, 1), worker: round(p.worker, 1) })),
       growthPer1000MiB: { worker: round(perThousand('worker'), 2), api: round(perThousand('api'), 2) },
       loading,
-      workflowCacheEstimate: workflowCacheEstimate(),
+      workerMaxCachedWorkflows: stack.workerMaxCachedWorkflows,
       journeyTimeline: timeline,
       ours: latencyDetails(ours),
       baseline: latencyDetails(bare),

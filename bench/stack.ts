@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../core/config';
 import { openOrm } from '../core/db/orm';
 import { allSearchAttributeKeys } from '../core/temporal/search-attributes';
 import { connectTemporal, type TemporalHandle } from '../core/temporal/connect';
@@ -46,6 +47,8 @@ export interface BenchStack {
   admin: { username: string; password: string };
   /** The environment the API and the worker run with (secrets left out), for the report. */
   settingsShown: Record<string, string>;
+  /** Journeys the worker keeps in its workflow cache (WORKER_MAX_CACHED_WORKFLOWS, as the worker reads its environment). */
+  workerMaxCachedWorkflows: number;
   /** Pids by role, for memory and CPU figures. */
   pids(): Record<string, number | undefined>;
   /** Until the simulator has no status webhook pending and the inbox has nothing left to process. */
@@ -145,6 +148,7 @@ export async function openStack(log: (line: string) => void): Promise<BenchStack
       WORKER_METRICS_PORT: String(workerMetricsPort),
       TEMPORAL_METRICS_PORT: String(temporalMetricsPort),
     };
+    const workerMaxCachedWorkflows = loadConfig({ ...process.env, ...serviceEnv }).workerMaxCachedWorkflows;
     const api = node('api', 'api/server.js', [], serviceEnv);
     const worker = node('worker', 'workers/worker.js', [], serviceEnv);
     const bare = node('bare-ingest', 'bench/bare-ingest-server.js', [String(barePort), appSecret]);
@@ -196,6 +200,7 @@ export async function openStack(log: (line: string) => void): Promise<BenchStack
       temporal,
       admin,
       settingsShown,
+      workerMaxCachedWorkflows,
       pids: () => ({
         api: api.pid,
         worker: worker.pid,

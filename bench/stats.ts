@@ -28,12 +28,13 @@ export function summarize(values: readonly number[]): Summary {
   const sum = values.reduce((a, b) => a + b, 0);
   return {
     count,
-    min: count ? Math.min(...values) : Number.NaN,
+    // A reduce, not Math.min(...values): a run of 130,000 samples is more arguments than the stack holds.
+    min: count ? values.reduce((a, b) => Math.min(a, b)) : Number.NaN,
     mean: count ? sum / count : Number.NaN,
     p50: percentile(values, 50),
     p95: percentile(values, 95),
     p99: percentile(values, 99),
-    max: count ? Math.max(...values) : Number.NaN,
+    max: count ? values.reduce((a, b) => Math.max(a, b)) : Number.NaN,
   };
 }
 

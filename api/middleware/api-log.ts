@@ -14,10 +14,13 @@ interface ApiLogRow {
   ip: string | null;
 }
 
+const LOG_INTERVAL_MS = 200;
+
 /**
  * Records each API request in `api_logs` after the answer is sent. The write is not awaited by the
- * request: a slow or failing log insert must never slow or fail the call it describes. Rows of requests
- * finishing together share one insert, so logging costs one commit per batch rather than one per request.
+ * request: a slow or failing log insert must never slow or fail the call it describes. Rows are written in
+ * batches at most every LOG_INTERVAL_MS, so logging costs a few commits a second however busy the API is
+ * (a row appears that much later, and the API's commits go to what callers wait for: webhooks' inbox rows).
  */
 export function apiRequestLog(orm: MikroORM, logger: Logger): Middleware {
   const writer = new Coalescer<ApiLogRow, void>(
@@ -30,7 +33,7 @@ export function apiRequestLog(orm: MikroORM, logger: Logger): Middleware {
       );
       return rows.map(() => undefined);
     },
-    { maxBatch: 500, maxInFlight: 1 },
+    { maxBatch: 2000, maxInFlight: 1, minIntervalMs: LOG_INTERVAL_MS },
   );
   return async (ctx, next) => {
     try {

@@ -1,11 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseWhatsAppWebhook, verifyMetaSignature, type WhatsAppWebhookEvent } from '../../activities/channels/whatsapp';
 import { WhatsAppLine } from '../../core/db/entities';
 import { AppError } from '../../core/errors';
-import { inboxWriter, type InboxEvent } from '../../core/inbox/webhook-inbox';
+import { inboxWriter, type LineEvent } from '../../core/inbox/webhook-inbox';
 import type { ApiDeps } from '../deps';
 import { route } from '../route';
 import { successSchema } from '../schemas';
@@ -27,42 +26,20 @@ const sameText = (a: string, b: string): boolean => {
   return timingSafeEqual(x, y);
 };
 
-/** Each event's tenant is its line's; events that name no line (template updates) go to the WABA's tenant. */
-async function tenantsOf(em: EntityManager, events: WhatsAppWebhookEvent[]): Promise<(string | null)[]> {
-  const phoneNumberIds = [...new Set(events.map((e) => e.phoneNumberId).filter((id): id is string => Boolean(id)))];
-  const wabaIds = [...new Set(events.filter((e) => !e.phoneNumberId).map((e) => e.wabaId))];
-  const lines = phoneNumberIds.length + wabaIds.length
-    ? await em.find(WhatsAppLine, { $or: [{ phoneNumberId: { $in: phoneNumberIds } }, { wabaId: { $in: wabaIds } }] }, { fields: ['tenantId', 'phoneNumberId', 'wabaId'] })
-    : [];
-  const byPhone = new Map(lines.map((l) => [l.phoneNumberId, l.tenantId]));
-  const tenantsByWaba = new Map<string, Set<string>>();
-  for (const l of lines) tenantsByWaba.set(l.wabaId, (tenantsByWaba.get(l.wabaId) ?? new Set()).add(l.tenantId));
-  return events.map((e) => {
-    if (e.phoneNumberId) return byPhone.get(e.phoneNumberId) ?? null;
-    const tenants = tenantsByWaba.get(e.wabaId);
-    return tenants?.size === 1 ? [...tenants][0] : null;
-  });
-}
-
-function toInboxEvents(events: WhatsAppWebhookEvent[], tenants: (string | null)[]): InboxEvent[] {
-  return events.map((event, i) => ({
+function toLineEvents(events: WhatsAppWebhookEvent[]): LineEvent[] {
+  return events.map((event) => ({
     dedupeKey: event.dedupeKey,
     // Line-level error reports are not acted on by the engine: kept as 'other'.
     kind: event.kind === 'message' || event.kind === 'status' ? event.kind : 'other',
     phoneNumberId: event.phoneNumberId ?? null,
-    tenantId: tenants[i],
+    wabaId: event.wabaId,
     payload: event,
   }));
 }
 
 /** A signed body that is not a WhatsApp Business Account webhook (another product pointed here): kept, not acted on. */
-function foreignEnvelope(rawBody: Buffer, body: unknown): InboxEvent {
-  return { dedupeKey: `envelope:${createHash('sha256').update(rawBody).digest('hex')}`, kind: 'other', phoneNumberId: null, tenantId: null, payload: body };
-}
-
-function logUnknownLines(log: Logger, events: InboxEvent[]): void {
-  const unknown = [...new Set(events.filter((e) => e.tenantId === null && e.phoneNumberId).map((e) => e.phoneNumberId))];
-  if (unknown.length) log.warn({ phoneNumberIds: unknown }, 'WhatsApp webhook for phone number ids no line has; stored and acknowledged');
+function foreignEnvelope(rawBody: Buffer, body: unknown): LineEvent {
+  return { dedupeKey: `envelope:${createHash('sha256').update(rawBody).digest('hex')}`, kind: 'other', phoneNumberId: null, wabaId: null, payload: body };
 }
 
 export function whatsappWebhookRoutes(deps: ApiDeps) {
@@ -120,18 +97,18 @@ export function whatsappWebhookRoutes(deps: ApiDeps) {
         }
         const body = ctx.request.body;
         if (body === undefined) throw new AppError('invalid', 'Empty webhook body');
-        const em: EntityManager = ctx.state.em;
-        let events: InboxEvent[];
+        let events: LineEvent[];
         try {
-          const parsed = parseWhatsAppWebhook(body);
-          events = toInboxEvents(parsed, await tenantsOf(em, parsed));
+          events = toLineEvents(parseWhatsAppWebhook(body));
         } catch (err) {
           if (!(err instanceof AppError && err.kind === 'invalid')) throw err;
           ctx.state.log?.warn('signed webhook that is not a WhatsApp Business Account webhook; stored as other');
           events = [foreignEnvelope(rawBody, body)];
         }
-        const stored = await storeInboxEvents(events);
-        logUnknownLines(ctx.state.log, events);
+        const { stored, unknownPhoneNumberIds } = await storeInboxEvents(events);
+        if (unknownPhoneNumberIds.length) {
+          ctx.state.log?.warn({ phoneNumberIds: unknownPhoneNumberIds }, 'WhatsApp webhook for phone number ids no line has; stored and acknowledged');
+        }
         ctx.state.log?.debug({ events: events.length, stored }, 'WhatsApp webhook stored');
         return { success: true };
       },

@@ -5,14 +5,19 @@
  *
  * `write` gets the items in order and answers one result per item. When a batch of several fails, each item
  * is written on its own, so one bad row fails only its own caller.
+ *
+ * `minIntervalMs` spaces batches out for writers nobody waits on (request logs): a batch starts at least that
+ * long after the one before, so a busy process pays a bounded number of commits per second for them.
  */
 export class Coalescer<T, R> {
   private readonly queue: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
   private inFlight = 0;
+  private lastStartedAt = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
-    private readonly opts: { maxBatch: number; maxInFlight: number },
+    private readonly opts: { maxBatch: number; maxInFlight: number; minIntervalMs?: number },
   ) {}
 
   submit(item: T): Promise<R> {
@@ -24,6 +29,15 @@ export class Coalescer<T, R> {
 
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
+      const wait = this.lastStartedAt + (this.opts.minIntervalMs ?? 0) - performance.now();
+      if (wait > 0) {
+        this.timer ??= setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, wait);
+        return;
+      }
+      this.lastStartedAt = performance.now();
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.inFlight++;
       void this.writeBatch(batch).finally(() => {

@@ -57,20 +57,82 @@ export async function storeInboxEvents(em: EntityManager, provider: string, even
 }
 
 /**
- * The API's way in: the events of webhooks arriving together are stored by shared statements (one commit
- * for many webhooks, which is what bounds ingest), each webhook answered once its own events are committed.
- * Resolves to how many of the webhook's events were new.
+ * An event as a WhatsApp webhook brings it, before its tenant is known: the tenant is its line's (by phone
+ * number id), or for an event that names only a WABA (a template's review) the one tenant whose lines use
+ * that WABA; the database finds it in the statement that stores the event.
  */
-export function inboxWriter(orm: MikroORM, provider: string): (events: InboxEvent[]) => Promise<number> {
-  const coalescer = new Coalescer<InboxEvent[], number>(
-    async (webhooks) => {
-      const fresh = await insertNew(orm.em.getConnection(), provider, webhooks.flat());
-      // A key two webhooks of the batch share was new for the first of them only.
-      return webhooks.map((events) => events.filter((e) => fresh.delete(e.dedupeKey)).length);
-    },
-    { maxBatch: 64, maxInFlight: 2 },
+export interface LineEvent {
+  dedupeKey: string;
+  kind: InboxKind;
+  phoneNumberId: string | null;
+  wabaId: string | null;
+  payload: unknown;
+}
+
+export interface StoredWebhook {
+  /** How many of the webhook's events were new. */
+  stored: number;
+  /** Phone number ids of the webhook that no line has (their events are stored with no tenant). */
+  unknownPhoneNumberIds: string[];
+}
+
+/**
+ * Finds each event's tenant and inserts the new ones, in one statement: a webhook costs no look-up round trip
+ * of its own, and the tenant is read in the same snapshot that stores it. Returns the dedupe keys that were
+ * new and the phone number ids no line has.
+ */
+async function insertLineEvents(conn: Connection, provider: string, events: LineEvent[]): Promise<{ fresh: Set<string>; unknown: Set<string> }> {
+  const rows = events.map((e) => ({ dedupe_key: e.dedupeKey, kind: e.kind, phone_number_id: e.phoneNumberId, waba_id: e.wabaId, payload: e.payload }));
+  const result = await conn.execute<{ dedupe_key: string | null; unknown_line: string | null }[]>(
+    `with e as materialized (
+       select e.dedupe_key, e.kind, e.phone_number_id, e.payload,
+         case when e.phone_number_id is not null
+           then (select l.tenant_id from whatsapp_lines l where l.phone_number_id = e.phone_number_id)
+           else (select case when count(distinct l.tenant_id) = 1 then (array_agg(l.tenant_id))[1] end from whatsapp_lines l where l.waba_id = e.waba_id)
+         end as tenant_id
+       from jsonb_to_recordset(?::jsonb) as e(dedupe_key text, kind text, phone_number_id text, waba_id text, payload jsonb)
+     ), inserted as (
+       insert into webhook_inbox (provider, dedupe_key, kind, phone_number_id, tenant_id, payload)
+       select ?, dedupe_key, kind, phone_number_id, tenant_id, payload from e
+       on conflict (provider, dedupe_key) do nothing
+       returning dedupe_key
+     )
+     select dedupe_key, null as unknown_line from inserted
+     union all
+     select distinct null, phone_number_id from e where phone_number_id is not null and tenant_id is null`,
+    [JSON.stringify(rows), provider],
   );
-  return (events) => (events.length === 0 ? Promise.resolve(0) : coalescer.submit(events));
+  const fresh = new Set<string>();
+  const unknown = new Set<string>();
+  for (const r of result) {
+    if (r.dedupe_key !== null) fresh.add(r.dedupe_key);
+    else if (r.unknown_line !== null) unknown.add(r.unknown_line);
+  }
+  return { fresh, unknown };
+}
+
+/**
+ * The API's way in: the events of webhooks arriving together are stored by one statement (one commit for
+ * many webhooks, which is what bounds ingest), each webhook answered once that statement has committed, so
+ * an answered webhook is on disk. A batch that fails is written again webhook by webhook (Coalescer), so a
+ * webhook is answered 200 only when its own events were stored.
+ */
+export function inboxWriter(orm: MikroORM, provider: string): (events: LineEvent[]) => Promise<StoredWebhook> {
+  const coalescer = new Coalescer<LineEvent[], StoredWebhook>(
+    async (webhooks) => {
+      const { fresh, unknown } = await insertLineEvents(orm.em.getConnection(), provider, webhooks.flat());
+      return webhooks.map((events) => ({
+        // A key two webhooks of the batch share was new for the first of them only.
+        stored: events.filter((e) => fresh.delete(e.dedupeKey)).length,
+        unknownPhoneNumberIds: [...new Set(events.flatMap((e) => (e.phoneNumberId !== null && unknown.has(e.phoneNumberId) ? [e.phoneNumberId] : [])))],
+      }));
+    },
+    // A batch holds every webhook that arrived while the one before was being written; with two in flight the
+    // next statement does its work while the last one commits (the commits themselves take turns: PostgreSQL
+    // serializes the commits of transactions that NOTIFY, and the insert trigger does).
+    { maxBatch: 256, maxInFlight: 2 },
+  );
+  return (events) => (events.length === 0 ? Promise.resolve({ stored: 0, unknownPhoneNumberIds: [] }) : coalescer.submit(events));
 }
 
 export interface InboxStats {

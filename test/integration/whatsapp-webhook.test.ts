@@ -230,6 +230,85 @@ describe('WhatsApp webhook ingest', () => {
   });
 });
 
+describe('WhatsApp webhook ingest under load', () => {
+  const status = (res: { status: number }) => res.status;
+
+  it('stores webhooks arriving together in a few shared statements, each event with its line\'s tenant, with no look-up per webhook', async () => {
+    const line = await connectLine();
+    const ids = Array.from({ length: 40 }, () => wamid());
+    const conn = stack.orm.em.getConnection();
+    const spy = jest.spyOn(conn, 'execute');
+    let answers;
+    let statements: number;
+    try {
+      answers = await Promise.all(ids.map((id, i) => deliver(i % 2 ? messageWebhook(line, id) : statusWebhook(line, id, ['delivered']))));
+    } finally {
+      statements = spy.mock.calls.length;
+      spy.mockRestore();
+    }
+    expect(answers.map(status)).toEqual(ids.map(() => 200));
+    // One statement per batch of webhooks (plus, at most, a batch of request logs): not one or more per webhook.
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThanOrEqual(10);
+    const rows = await inboxRows(`dedupe_key = any(string_to_array(?, ','))`, [[...ids, ...ids.map((id) => `${id}:delivered`)].join(',')]);
+    expect(rows).toHaveLength(40);
+    expect(new Set(rows.map((r) => r.tenant_id))).toEqual(new Set([line.tenantId]));
+  });
+
+  it('answers 200 only for webhooks whose events were stored when a shared statement fails', async () => {
+    const line = await connectLine();
+    const poison = `wamid.poison-${randomBytes(8).toString('hex')}`;
+    const conn = stack.orm.em.getConnection();
+    const refuse = async (when: string) => {
+      await conn.execute(`create or replace function test_refuse_inbox() returns trigger language plpgsql as $$
+        begin raise exception 'injected inbox failure'; end $$`);
+      await conn.execute(`create trigger test_refuse_inbox before insert on webhook_inbox for each row when (${when}) execute function test_refuse_inbox()`);
+    };
+    const allow = () => conn.execute(`drop trigger if exists test_refuse_inbox on webhook_inbox`);
+    try {
+      // One webhook of a burst cannot be stored: the batch it shares fails, the others are stored on their own.
+      await refuse(`new.dedupe_key = '${poison}'`);
+      const ids = Array.from({ length: 20 }, (_, i) => (i === 7 ? poison : wamid()));
+      const answers = await Promise.all(ids.map((id) => deliver(messageWebhook(line, id))));
+      const stored = new Set((await inboxRows('phone_number_id = ?', [line.phoneNumberId])).map((r) => r.dedupe_key));
+      expect(ids.filter((id, i) => answers[i].status === 200 && !stored.has(id))).toEqual([]);
+      expect(answers[7].status).not.toBe(200);
+      expect(answers[7].body).toEqual({ error: expect.any(String) });
+      expect(stored.has(poison)).toBe(false);
+      expect(ids.filter((id) => id !== poison && !stored.has(id))).toEqual([]);
+
+      // Nothing of the line can be stored: no webhook of the burst is answered 200.
+      await allow();
+      await refuse(`new.phone_number_id = '${line.phoneNumberId}'`);
+      const refused = Array.from({ length: 10 }, () => wamid());
+      const refusedAnswers = await Promise.all(refused.map((id) => deliver(messageWebhook(line, id))));
+      expect(refusedAnswers.filter((a) => a.status === 200)).toEqual([]);
+      expect(await inboxRows(`dedupe_key = any(string_to_array(?, ','))`, [refused.join(',')])).toEqual([]);
+    } finally {
+      await allow();
+      await conn.execute(`drop function if exists test_refuse_inbox()`);
+    }
+    // Meta delivers again what was not answered 200; now it is stored.
+    expect(status(await deliver(messageWebhook(line, poison)))).toBe(200);
+    expect(await rowsByKey(poison)).toHaveLength(1);
+  });
+
+  it('finds the tenant of a line connected a moment before its first webhook', async () => {
+    const owner = await signedInAccount(stack);
+    const stranger = { phoneNumberId: `1${digits(14)}`, wabaId: `2${digits(14)}` };
+    const early = wamid();
+    expect(status(await deliver(messageWebhook(stranger, early)))).toBe(200);
+    const res = await owner.agent
+      .post('/api/settings/whatsapp')
+      .send({ ...stranger, displayPhoneNumber: '+1 555 0102', accessToken: `EAAG${randomBytes(20).toString('hex')}` });
+    expect(res.status).toBe(201);
+    const late = wamid();
+    expect(status(await deliver(messageWebhook(stranger, late)))).toBe(200);
+    expect((await rowsByKey(early))[0].tenant_id).toBeNull();
+    expect((await rowsByKey(late))[0].tenant_id).toBe(owner.user.tenantId);
+  });
+});
+
 describe('inbox dispatcher', () => {
   it('hands rows to the handler registered for their kind and marks them processed', async () => {
     const line = await connectLine();

@@ -38,6 +38,11 @@ describe('benchmark statistics', () => {
     expect(summarize([]).p99).toBeNaN();
   });
 
+  it('summarizes a fast baseline’s hundreds of thousands of samples', () => {
+    const many = Array.from({ length: 500_000 }, (_, i) => i % 1000);
+    expect(summarize(many)).toMatchObject({ count: 500_000, min: 0, max: 999, p50: 499 });
+  });
+
   it('computes rates and least-squares slopes', () => {
     expect(perSecond(500, 250)).toBe(2000);
     expect(perSecond(1, 0)).toBeNaN();

@@ -49,4 +49,25 @@ describe('Coalescer', () => {
     await first;
     expect(await Promise.all(rest)).toEqual([{ ok: 20 }, { err: 'bad item in 3' }, { ok: 40 }]);
   });
+
+  it('starts a batch no sooner than minIntervalMs after the one before, gathering what arrives meanwhile', async () => {
+    const starts: Array<{ items: number[]; at: number }> = [];
+    const c = new Coalescer(
+      async (items: number[]) => {
+        starts.push({ items, at: performance.now() });
+        return items;
+      },
+      { maxBatch: 100, maxInFlight: 1, minIntervalMs: 150 },
+    );
+    await c.submit(1);
+    const results = await Promise.all([2, 3, 4].map((i) => c.submit(i)));
+    expect(results).toEqual([2, 3, 4]);
+    expect(starts.map((s) => s.items)).toEqual([[1], [2, 3, 4]]);
+    expect(starts[1].at - starts[0].at).toBeGreaterThanOrEqual(140);
+    // Idle for longer than the interval: the next item is written at once.
+    await new Promise((r) => setTimeout(r, 200));
+    const t = performance.now();
+    await c.submit(5);
+    expect(starts[2].at - t).toBeLessThan(50);
+  });
 });
