@@ -1,4 +1,5 @@
 import { startSimulator } from './server';
+import { runIfMain, serveUntilStopped } from '../simulators/serve';
 
 /**
  * The OpenAI-compatible simulator as its own process: `node dist/dev/openai-simulator/main.js`. A development
@@ -12,17 +13,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     .map((k) => k.trim())
     .filter(Boolean);
   const sim = await startSimulator({ port: Number(env.SIM_PORT ?? 0), host: env.SIM_HOST, apiKeys });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: sim.url, baseUrl: sim.baseUrl, port: sim.port })}\n`);
-  const stop = () => void sim.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  // Started with an IPC channel (tests, dev/start.ts): never outlive the parent, even if it is killed.
-  if (process.send) process.once('disconnect', stop);
+  serveUntilStopped(sim, { url: sim.url, baseUrl: sim.baseUrl, port: sim.port });
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, () => main());

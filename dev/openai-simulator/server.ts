@@ -1,8 +1,8 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRouter, type SimRequest } from './routes';
 import { SimulatorState, type SimulatorConfig } from './state';
 import { readJsonBody } from '../simulators/read-json-body';
+import { listen } from '../simulators/serve';
 
 export interface SimulatorOptions {
   /** 0 (the default) picks a free port. */
@@ -53,22 +53,6 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
-  const url = `http://${host}:${port}`;
-  return {
-    baseUrl: `${url}/v1`,
-    url,
-    port,
-    state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  const { url, port, close } = await listen(server, opts);
+  return { baseUrl: `${url}/v1`, url, port, state, close };
 }

@@ -1,4 +1,5 @@
 import { startSmsSimulator } from './server';
+import { runIfMain, serveUntilStopped } from '../simulators/serve';
 
 export const defaultSimulatorAccountSid = 'AC00000000000000000000000000000000';
 export const defaultSimulatorAuthToken = 'flowbot-sms-simulator-token';
@@ -15,17 +16,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     host: env.SIM_HOST,
     accounts: { [accountSid]: env.SIM_AUTH_TOKEN || defaultSimulatorAuthToken },
   });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: sim.url, port: sim.port })}\n`);
-  const stop = () => void sim.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  // Started with an IPC channel (dev/start.ts): never outlive the parent, even if it is killed.
-  if (process.send) process.once('disconnect', stop);
+  serveUntilStopped(sim, { url: sim.url, port: sim.port });
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, () => main());

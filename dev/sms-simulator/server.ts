@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { signTwilioRequest } from './signing';
+import { listen } from '../simulators/serve';
 
 /**
  * A local stand-in for Twilio's Programmable Messaging API (the wire format many SMS providers speak), for
@@ -230,14 +230,9 @@ export async function startSmsSimulator(opts: SmsSimulatorOptions): Promise<Runn
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => json(res, 500, { code: 20500, message: (err as Error).message, more_info: '', status: 500 }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
+  const { url, port, close } = await listen(server, opts);
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     messages: (filter) => messages.filter((m) => !filter?.to || m.to === filter.to),
     callbacks: () => callbacks,
@@ -249,11 +244,7 @@ export async function startSmsSimulator(opts: SmsSimulatorOptions): Promise<Runn
       return config;
     },
     reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close,
   };
 }
 

@@ -1,4 +1,5 @@
 import { startSimulator } from './server';
+import { runIfMain, serveUntilStopped } from '../simulators/serve';
 
 /**
  * The simulator as its own process: `node dist/dev/whatsapp-simulator/main.js`. It is a development tool,
@@ -16,17 +17,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     wabaId: env.SIM_WABA_ID,
     appId: env.SIM_APP_ID || undefined,
   });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: sim.url, port: sim.port })}\n`);
-  const stop = () => void sim.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  // Started with an IPC channel (tests, dev/start.ts): never outlive the parent, even if it is killed.
-  if (process.send) process.once('disconnect', stop);
+  serveUntilStopped(sim, { url: sim.url, port: sim.port });
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, () => main());

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRouter, type SimRequest } from './routes';
 import { defaultConfig, SimulatorState } from './state';
 import { WebhookPoster } from './webhook-poster';
 import { readJsonBody } from '../simulators/read-json-body';
+import { listen } from '../simulators/serve';
 
 export interface SimulatorOptions {
   /** 0 (the default) picks a free port. */
@@ -57,20 +57,6 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  const { url, port, close } = await listen(server, opts);
+  return { url, port, state, close };
 }
