@@ -101,7 +101,7 @@ export async function main(): Promise<void> {
   const dispatcher = runInboxDispatcher({
     orm,
     logger: logger.child({ component: 'inbox-dispatcher' }),
-    handlers: journeyInboxHandlers({ temporal, delivery: config.delivery }),
+    handlers: journeyInboxHandlers({ orm, temporal, delivery: config.delivery }),
     signal: stopDispatcher.signal,
   });
   try {

@@ -52,7 +52,7 @@ export async function openJourneyStack(opts: JourneyStackOptions = {}): Promise<
   const dispatcher = runInboxDispatcher({
     orm: stack.orm,
     logger,
-    handlers: journeyInboxHandlers({ temporal: stack.temporal }),
+    handlers: journeyInboxHandlers({ orm: stack.orm, temporal: stack.temporal }),
     signal: stopDispatcher.signal,
     pollIntervalMs: 20,
     baseBackoffMs: 100,

@@ -1,3 +1,4 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { TemporalHandle } from '../../core/temporal/connect';
 import { InboxHandlerRegistry } from '../inbox-dispatcher';
 import { templateEventsHandler } from './template-events';
@@ -6,7 +7,7 @@ import { whatsappInboundHandler } from './whatsapp-inbound';
 import { whatsappStatusHandler, type StatusHandlerDeps } from './whatsapp-status';
 
 /** What the webhook inbox dispatcher does with each kind of event. */
-export function journeyInboxHandlers(deps: { temporal: TemporalHandle; delivery?: StatusHandlerDeps['delivery'] }): InboxHandlerRegistry {
+export function journeyInboxHandlers(deps: { orm: MikroORM; temporal: TemporalHandle; delivery?: StatusHandlerDeps['delivery'] }): InboxHandlerRegistry {
   const registry = new InboxHandlerRegistry();
   registry.register('message', whatsappInboundHandler(deps));
   registry.register('status', whatsappStatusHandler(deps));

@@ -1,8 +1,10 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { adoptUnknownStatus } from '../../core/campaigns/unsettled';
+import { Coalescer } from '../../core/db/coalescer';
+import { sqlOf } from '../../core/db/sql';
 import { byReferenceSql } from '../../core/delivery/monitor';
 import {
   defaultDeliverySettings,
@@ -37,6 +39,7 @@ interface Applied {
 }
 
 export interface StatusHandlerDeps {
+  orm: MikroORM;
   temporal: TemporalHandle;
   /** How long a message's delivery workflow waits for a final status (DELIVERY_FOLLOW_HOURS). */
   delivery?: { followForMs: number };
@@ -52,17 +55,17 @@ export interface StatusHandlerDeps {
  * candidate), and the final statuses of a message a workflow follows are passed on. Statuses that change
  * nothing (a `read` after `delivered`) are not.
  */
-export function whatsappStatusHandler(deps: StatusHandlerDeps) {
-  const followForMs = deps.delivery?.followForMs ?? defaultDeliverySettings.followForMs;
-  return async (row: InboxRow, ctx: { em: EntityManager; logger: Logger }): Promise<void> => {
-    const event = row.payload as WhatsAppStatusEvent;
-    const at = new Date(event.timestamp * 1000);
-    const error = event.errors[0];
-    const errorTitle = error ? `${error.message}${error.details ? `: ${error.details}` : ''}`.slice(0, 500) : null;
-    const column = { sent: 'sent_at', delivered: 'delivered_at', read: 'read_at', failed: 'failed_at' }[event.status];
-    const apply = () =>
-      ctx.em.getConnection().execute<Applied[]>(
-        `with prev as (select id, status, conversation_id from messages where provider_message_id = ? for update)
+/** One status applied to its message row. */
+interface StatusWrite {
+  event: WhatsAppStatusEvent;
+  at: Date;
+  errorTitle: string | null;
+}
+
+function statusUpdate(w: StatusWrite): { sql: string; params: unknown[] } {
+  const column = { sent: 'sent_at', delivered: 'delivered_at', read: 'read_at', failed: 'failed_at' }[w.event.status];
+  return {
+    sql: `with prev as (select id, status, conversation_id from messages where provider_message_id = ? for update)
          update messages m set
            status = case when ? > (case m.status when 'queued' then 0 when 'sent' then 1 when 'delivered' then 2 when 'read' then 3 when 'failed' then 4 else 0 end)
                          then ? else m.status end,
@@ -73,8 +76,41 @@ export function whatsappStatusHandler(deps: StatusHandlerDeps) {
          returning m.id, m.tenant_id, m.delivery_round, prev.status as previous_status, coalesce(m.follow_until > now(), false) as followed,
            ${byReferenceSql} as by_reference,
            c.channel, c.line_id, c.contact`,
-        [event.messageId, rank[event.status], event.status, at, error?.code ?? null, errorTitle],
-      );
+    params: [w.event.messageId, rank[w.event.status], w.event.status, w.at, w.event.errors[0]?.code ?? null, w.errorTitle],
+  };
+}
+
+/**
+ * The statuses the dispatcher's concurrent handlers apply at the same moment go in one transaction: a campaign
+ * brings three statuses per message, and one commit (one WAL flush) each was most of the database's work while
+ * webhooks came in. Statuses of one message never meet in a batch (the dispatcher runs one customer's events
+ * one after another), so a batch locks each row once; one that fails is applied status by status.
+ */
+function statusWriter(orm: MikroORM): Coalescer<StatusWrite, Applied[]> {
+  return new Coalescer<StatusWrite, Applied[]>(
+    (writes) =>
+      orm.em.fork().transactional(async (tem) => {
+        const sql = sqlOf(tem);
+        const applied: Applied[][] = [];
+        for (const w of writes) {
+          const update = statusUpdate(w);
+          applied.push(await sql.execute<Applied[]>(update.sql, update.params));
+        }
+        return applied;
+      }),
+    { maxBatch: 32, maxInFlight: 1 },
+  );
+}
+
+export function whatsappStatusHandler(deps: StatusHandlerDeps) {
+  const followForMs = deps.delivery?.followForMs ?? defaultDeliverySettings.followForMs;
+  const writer = statusWriter(deps.orm);
+  return async (row: InboxRow, ctx: { em: EntityManager; logger: Logger }): Promise<void> => {
+    const event = row.payload as WhatsAppStatusEvent;
+    const at = new Date(event.timestamp * 1000);
+    const error = event.errors[0];
+    const errorTitle = error ? `${error.message}${error.details ? `: ${error.details}` : ''}`.slice(0, 500) : null;
+    const apply = () => writer.submit({ event, at, errorTitle });
     let result = await apply();
     // A send whose worker died (or timed out) before storing the answer: the status tells us it went out.
     if (result.length === 0 && row.phoneNumberId && event.contact.waId) {
