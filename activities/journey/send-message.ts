@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelSendError, toActivityFailure } from '../../core/channels/errors';
@@ -11,7 +10,8 @@ import { WhatsAppLine } from '../../core/db/entities';
 import { newId } from '../../core/ids';
 import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
 import type { WhatsAppClient } from '../channels/whatsapp';
-import { IN_DOUBT_GRACE_MS, IN_DOUBT_WAIT_MS, isTemplateReference, sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
+import { awaitProviderWord, inDoubtFailure, stillInDoubt } from './in-doubt';
+import { isTemplateReference, sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
 
 /** Our intent-level message → the channel's message shape. */
 export function toChannelMessage(m: OutboundMessage): ChannelMessage {
@@ -93,19 +93,17 @@ export function sendMessageActivity(deps: {
     if (row.status === 'failed') throw ApplicationFailure.nonRetryable(`${row.error_title} (code ${row.error_code})`, 'send_failed');
     // Campaign sends settle this per recipient instead (core/campaigns/unsettled.ts).
     if (!input.campaignId && row.unsettled_ms !== null) {
-      const settled = await awaitProviderWord(conn, row);
+      const settled = await awaitProviderWord(row, {
+        doubtMs: (r) => r.unsettled_ms,
+        settled: (r) => Boolean(r.provider_message_id) || r.status === 'failed',
+        reload: async () => (await conn.execute<MessageRow[]>(`select ${messageColumns} from messages where id = ?`, [row.id]))[0],
+      });
       if (settled.provider_message_id) {
         count('duplicate');
         return { messageId: row.id, providerMessageId: settled.provider_message_id };
       }
       if (settled.status === 'failed') throw ApplicationFailure.nonRetryable(`${settled.error_title} (code ${settled.error_code})`, 'send_failed');
-      if (settled.unsettled_ms !== null && settled.unsettled_ms < IN_DOUBT_GRACE_MS) {
-        throw ApplicationFailure.create({
-          type: 'send_in_doubt',
-          message: 'An earlier attempt may have sent this message: waiting for the provider to say so before sending again',
-          nextRetryDelay: 1_000,
-        });
-      }
+      if (stillInDoubt(settled.unsettled_ms)) throw inDoubtFailure('message');
     }
 
     if (stored.type !== 'template' && !windowOpen(conversation.lastCustomerMessageAt)) {
@@ -155,23 +153,6 @@ export function sendMessageActivity(deps: {
 
 const messageColumns = `id, status, provider_message_id, error_code, error_title,
   (extract(epoch from now() - unsettled_call_at) * 1000)::float8 as unsettled_ms`;
-
-/**
- * A send in doubt: an earlier attempt made the provider call and nobody stored its outcome (its worker died,
- * or the request timed out), so the message may have gone out, and the Cloud API has no idempotency key to
- * ask. Waits (at most IN_DOUBT_WAIT_MS, and not past the grace period) for the provider's status webhook to
- * settle it: workers/handlers/whatsapp-status.ts gives a status for an unknown message id to the contact's
- * one send in flight (adoptUnknownStatus), which stores its provider id. Returns the row as it then is.
- */
-async function awaitProviderWord(conn: ReturnType<MikroORM['em']['getConnection']>, row: MessageRow): Promise<MessageRow> {
-  const until = Date.now() + Math.min(IN_DOUBT_WAIT_MS, IN_DOUBT_GRACE_MS - (row.unsettled_ms ?? 0));
-  for (let current = row; ; ) {
-    const graceOver = current.unsettled_ms === null || current.unsettled_ms >= IN_DOUBT_GRACE_MS;
-    if (current.provider_message_id || current.status === 'failed' || graceOver || Date.now() >= until) return current;
-    await sleep(500);
-    [current] = await conn.execute<MessageRow[]>(`select ${messageColumns} from messages where id = ?`, [row.id]);
-  }
-}
 
 /** A template by id or group goes through the fallback engine; the row then says which template went out. */
 async function sendByReference(

@@ -1,6 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ApplicationFailure } from '@temporalio/common';
 import { ChannelSendError, type ChannelErrorClass } from '../../core/channels/errors';
 import { decryptedAccessToken, markLineNeedsReauth } from '../../core/channels/lines';
 import type { TemplateMessage } from '../../core/channels/outbound';
@@ -11,6 +9,7 @@ import type { OutboundMessage } from '../../core/journey/types';
 import { resolveTemplateReference, type TemplateReference } from '../../core/templates/resolve';
 import { sendSmsFallback } from '../channels/sms/fallback';
 import type { WhatsAppClient } from '../channels/whatsapp';
+import { awaitProviderWord, inDoubtFailure, stillInDoubt } from './in-doubt';
 
 /**
  * The fallback engine for template sends by reference (a template id or a template group): each APPROVED
@@ -24,16 +23,8 @@ import type { WhatsAppClient } from '../channels/whatsapp';
  * let it go) and whose answer was never stored (the worker died, the connection broke) may have gone out. A
  * retry waits for the provider's status webhook, which adopts the attempt (adoptUnknownStatus in
  * core/campaigns/unsettled.ts), and sends it again only after a grace period without a word, as plain sends do
- * (activities/journey/send-message.ts).
+ * (activities/journey/in-doubt.ts).
  */
-
-/**
- * How long a send whose outcome a crash hid (a plain one, or an attempt of this engine) waits for the provider's
- * word before it is sent again.
- */
-export const IN_DOUBT_GRACE_MS = 60_000;
-/** How long one activity attempt looks for that word before handing back to Temporal's retry. */
-export const IN_DOUBT_WAIT_MS = 15_000;
 
 export type TemplateReferenceMessage = Extract<OutboundMessage, { type: 'template' }> & TemplateReference;
 
@@ -149,20 +140,6 @@ async function endAttempt(conn: Conn, a: AttemptKey, outcome: AttemptOutcome, re
   );
 }
 
-/**
- * An attempt in doubt: waits (at most IN_DOUBT_WAIT_MS, and not past the grace period) for a status webhook
- * to adopt it, or for anything else to settle it. Returns the attempt as it then is.
- */
-async function awaitProviderWord(conn: Conn, messageId: string, attempt: AttemptRow): Promise<AttemptRow> {
-  const until = Date.now() + Math.min(IN_DOUBT_WAIT_MS, IN_DOUBT_GRACE_MS - (attempt.called_ms ?? 0));
-  for (let current = attempt; ; ) {
-    const graceOver = current.called_ms === null || current.called_ms >= IN_DOUBT_GRACE_MS;
-    if (current.outcome !== 'pending' || graceOver || Date.now() >= until) return current;
-    await sleep(500);
-    [current] = await conn.execute<AttemptRow[]>(`select ${attemptColumns} from message_attempts where message_id = ? and attempt_no = ?`, [messageId, attempt.attempt_no]);
-  }
-}
-
 export interface TemplateFallbackSend {
   em: EntityManager;
   /** The logical send: its message row. */
@@ -206,14 +183,13 @@ export async function sendWithTemplateFallback(
   let attempts = ofRound(all);
   const inDoubt = attempts.find((a) => a.outcome === 'pending' && a.called_ms !== null);
   if (inDoubt && !attempts.some((a) => a.outcome === 'sent')) {
-    const settled = await awaitProviderWord(conn, send.messageId, inDoubt);
-    if (settled.outcome === 'pending' && settled.called_ms !== null && settled.called_ms < IN_DOUBT_GRACE_MS) {
-      throw ApplicationFailure.create({
-        type: 'send_in_doubt',
-        message: 'An earlier attempt may have sent this template: waiting for the provider to say so before sending again',
-        nextRetryDelay: 1_000,
-      });
-    }
+    const settled = await awaitProviderWord(inDoubt, {
+      doubtMs: (a) => a.called_ms,
+      settled: (a) => a.outcome !== 'pending',
+      reload: async () =>
+        (await conn.execute<AttemptRow[]>(`select ${attemptColumns} from message_attempts where message_id = ? and attempt_no = ?`, [send.messageId, inDoubt.attempt_no]))[0],
+    });
+    if (settled.outcome === 'pending' && stillInDoubt(settled.called_ms)) throw inDoubtFailure('template');
     all = await load();
     attempts = ofRound(all);
   }
