@@ -5,7 +5,9 @@ import { percentile, round } from './stats';
 /**
  * Where a journey's time goes, from its Temporal history: for workflow tasks and for each activity type,
  * the wait for a worker to take the task (scheduled → started: the worker's pollers and slots, or a
- * backlog) and the work itself (started → completed). Read from a sample of journeys after a run.
+ * backlog) and the work itself (started → completed). Local activities run inside a workflow task: no wait,
+ * and their run is from when the workflow asked for them to when they completed (their marker says both).
+ * Read from a sample of journeys after a run.
  */
 
 export interface Timeline {
@@ -60,6 +62,14 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
         entry.queue.push(time - at.get(Number(started.scheduledEventId))!);
         acts.set(name, entry);
       }
+      const local = localActivityOf(e.markerRecordedEventAttributes);
+      if (local) {
+        const entry = acts.get(`${local.name} (local)`) ?? { queue: [], run: [] };
+        entry.queue.push(0);
+        entry.run.push(local.runMs);
+        acts.set(`${local.name} (local)`, entry);
+        lastActivityDone = time;
+      }
       const completed = e.activityTaskCompletedEventAttributes;
       if (completed) {
         const name = activityType.get(Number(completed.scheduledEventId)) ?? '?';
@@ -76,6 +86,20 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
     workflowTask: { firstQueueMs: p(firstQueue), laterQueueMs: p(laterQueue), runMs: p(wftRun), perJourney: round(tasks / Math.max(journeys, 1), 1) },
     activities: Object.fromEntries([...acts].map(([name, v]) => [name, { queueMs: p(v.queue), runMs: p(v.run) }])),
   };
+}
+
+type Marker = { markerName?: string | null; details?: Record<string, { payloads?: Array<{ data?: Uint8Array | null }> | null }> | null } | null | undefined;
+type Ts = { seconds?: number | string; nanos?: number } | null;
+
+/** The SDK's local activity marker: its `data` detail is JSON naming the activity and its times. */
+function localActivityOf(marker: Marker): { name: string; runMs: number } | undefined {
+  const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+  if (!data) return undefined;
+  const m = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string; complete_time?: Ts; original_schedule_time?: Ts };
+  const ms = (t: Ts | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined);
+  const done = ms(m.complete_time);
+  const asked = ms(m.original_schedule_time);
+  return { name: m.activity_type, runMs: done !== undefined && asked !== undefined ? done - asked : 0 };
 }
 
 /** One line: "start → last activity p50 …; workflow tasks: wait … run …; loadFlow: wait … run …". */

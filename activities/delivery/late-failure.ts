@@ -4,7 +4,8 @@ import type { SecretBox } from '../../core/crypto/secret-box';
 import { WhatsAppLine } from '../../core/db/entities';
 import type { DeliveryActivities } from '../../core/delivery/types';
 import type { WhatsAppClient } from '../channels/whatsapp';
-import { isTemplateReference, sendWithTemplateFallback } from '../journey/templates';
+import { isTemplateReference } from '../../core/journey/template-reference';
+import { sendWithTemplateFallback } from '../journey/templates';
 import { intentOf } from './redeliver';
 
 interface Row {

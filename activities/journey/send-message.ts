@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
-import { ChannelSendError, toActivityFailure } from '../../core/channels/errors';
+import { ChannelSendError, LineBusyError, toActivityFailure } from '../../core/channels/errors';
 import type { OutboundMessage as ChannelMessage, TemplateMessage } from '../../core/channels/outbound';
 import { decryptedAccessToken, markLineNeedsReauth } from '../../core/channels/lines';
 import { upsertConversation, windowOpen } from '../../core/conversations/store';
@@ -8,10 +8,12 @@ import type { SecretBox } from '../../core/crypto/secret-box';
 import type { SendCounter } from '../../core/metrics/registry';
 import { WhatsAppLine } from '../../core/db/entities';
 import { newId } from '../../core/ids';
+import { LINE_BUSY } from '../../core/journey/local-send';
+import { isTemplateReference } from '../../core/journey/template-reference';
 import type { OutboundMessage, OutboundSend } from '../../core/journey/types';
 import type { WhatsAppClient } from '../channels/whatsapp';
 import { awaitProviderWord, inDoubtFailure, stillInDoubt } from './in-doubt';
-import { isTemplateReference, sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
+import { sendWithTemplateFallback, type TemplateFallbackSend } from './templates';
 
 /** Our intent-level message → the channel's message shape. */
 export function toChannelMessage(m: OutboundMessage): ChannelMessage {
@@ -70,21 +72,27 @@ export function sendMessageActivity(deps: {
     const payload = reference ? undefined : toChannelMessage(input.message);
     const stored = payload ?? reference!;
     const text = previewOf(input.message);
-    await conn.execute(
-      `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by,
+    // The row this key wrote, whether now or on an earlier attempt: a statement's select does not see its own
+    // insert, so a new row comes from the insert's returning, an existing one from the table.
+    const written = await conn.execute<MessageRow[]>(
+      `with inserted as (
+       insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by,
          source_ref, campaign_id, template_name, template_ref)
-       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing`,
+       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing
+       returning id, status, provider_message_id, error_code, error_title, null::float8 as unsettled_ms)
+       select * from inserted
+       union all
+       select ${messageColumns} from messages where idempotency_key = ? and not exists (select 1 from inserted)`,
       [
         newId(), input.key.tenantId, conversation.id, stored.type, text, JSON.stringify(stored), input.idempotencyKey, input.nodeId ?? null,
         input.sentBy ?? (input.nodeId ? 'bot' : 'agent'), input.sourceRef ?? null, input.campaignId ?? null, stored.type === 'template' ? (stored.name ?? null) : null,
         // Kept after the send resolved it: a late failure or a retry runs the fallback engine on the same group again.
         reference ? JSON.stringify(reference) : null,
+        input.idempotencyKey,
       ],
     );
-    const [row] = await conn.execute<MessageRow[]>(
-      `select ${messageColumns} from messages where idempotency_key = ?`,
-      [input.idempotencyKey],
-    );
+    // A concurrent attempt's row that committed after this statement began is only seen by a new statement.
+    const row = written[0] ?? (await conn.execute<MessageRow[]>(`select ${messageColumns} from messages where idempotency_key = ?`, [input.idempotencyKey]))[0];
     const count = (outcome: string) => deps.sends?.inc({ channel: 'whatsapp', line: line.phoneNumberId, outcome });
     if (row.provider_message_id) {
       count('duplicate');
@@ -131,11 +139,14 @@ export function sendMessageActivity(deps: {
         // provider id is a send whose outcome a crash may have hidden; unsettled_call_at stays set until the
         // outcome is stored.
         beforeSend: async () => void (await conn.execute(`update messages set attempts = attempts + 1, unsettled_call_at = now() where id = ?`, [row.id])),
+        maxWaitMs: input.maxLineWaitMs,
       });
       await recordSent(conn, { id: row.id, conversationId: conversation.id, wamid: sent.wamid, text, lineId: line.id });
       count('sent');
       return { messageId: row.id, providerMessageId: sent.wamid };
     } catch (err) {
+      // Refused before any call: the row stays queued, and the (remote) activity the journey hands it to sends it.
+      if (err instanceof LineBusyError) throw ApplicationFailure.nonRetryable(err.message, LINE_BUSY);
       if (!(err instanceof ChannelSendError)) throw err;
       // Retryable errors keep the provider's hint (e.g. 130429: wait a second) as the next retry delay.
       if (!err.retryable) {

@@ -5,7 +5,7 @@ import type { TemplateMessage } from '../../core/channels/outbound';
 import type { SecretBox } from '../../core/crypto/secret-box';
 import { WhatsAppLine, type AttemptOutcome, type Template } from '../../core/db/entities';
 import { AppError } from '../../core/errors';
-import type { OutboundMessage } from '../../core/journey/types';
+import type { TemplateReferenceMessage } from '../../core/journey/template-reference';
 import { resolveTemplateReference, type TemplateReference } from '../../core/templates/resolve';
 import { sendSmsFallback } from '../channels/sms/fallback';
 import type { WhatsAppClient } from '../channels/whatsapp';
@@ -26,11 +26,6 @@ import { awaitProviderWord, inDoubtFailure, stillInDoubt } from './in-doubt';
  * (activities/journey/in-doubt.ts).
  */
 
-export type TemplateReferenceMessage = Extract<OutboundMessage, { type: 'template' }> & TemplateReference;
-
-/** A template message that names a template id or group rather than a template name. */
-export const isTemplateReference = (m: OutboundMessage): m is TemplateReferenceMessage =>
-  m.type === 'template' && Boolean(m.templateId || m.templateGroupId);
 
 interface Candidate {
   line: WhatsAppLine;

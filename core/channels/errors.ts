@@ -31,6 +31,14 @@ export interface ChannelErrorInfo {
   maybeSent?: boolean;
 }
 
+/** A send that was told not to wait long, refused before it took a slot because its line is backed up. */
+export class LineBusyError extends Error {
+  constructor(readonly waitMs: number) {
+    super(`The line's next free slot is ${Math.round(waitMs)} ms away`);
+    this.name = 'LineBusyError';
+  }
+}
+
 export class ChannelSendError extends Error {
   readonly errorClass: ChannelErrorClass;
   readonly code?: number;

@@ -175,6 +175,21 @@ export class RateGovernor {
   }
 
   /**
+   * How long a send on this line (to `contact`) would wait for its slot if it asked now, without taking one:
+   * for a caller that must not wait long (a send inside a workflow task) and goes elsewhere when it would.
+   */
+  async backlogMs(req: { phoneNumberId: string; contact: string }): Promise<number> {
+    const rows = await this.conn().execute<Array<{ line_ms: number | null; pair_ms: number | null }>>(
+      `select (select extract(epoch from b.next_slot_at - clock_timestamp()) * 1000 from line_rate_buckets b where b.line_id = l.id)::float8 as line_ms,
+         (select extract(epoch from c.pair_next_slot_at - clock_timestamp()) * 1000 - ?::float8 from conversations c
+           where c.tenant_id = l.tenant_id and c.channel = 'whatsapp' and c.line_id = l.id and c.contact = ?)::float8 as pair_ms
+       from whatsapp_lines l where l.phone_number_id = ?`,
+      [this.options.pairIntervalMs * this.options.pairBurst, req.contact, req.phoneNumberId],
+    );
+    return Math.max(0, rows[0]?.line_ms ?? 0, rows[0]?.pair_ms ?? 0);
+  }
+
+  /**
    * Slots for `n` sends of the line, as milliseconds from now, in order: for a caller that sends a batch
    * itself. Empty when no line has the phone number id.
    */

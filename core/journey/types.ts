@@ -83,6 +83,12 @@ export interface OutboundSend {
   sourceRef?: string;
   campaignId?: string;
   message: OutboundMessage;
+  /**
+   * Set by a send that runs as a local activity, inside the journey's workflow task: when the line's (or the
+   * recipient's) next slot is further away than this, the send fails with `line_busy` instead of waiting, and
+   * the journey hands it to a (remote) activity, which may wait as long as the governor says.
+   */
+  maxLineWaitMs?: number;
 }
 
 export type OutboundMessage =

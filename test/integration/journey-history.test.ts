@@ -20,10 +20,20 @@ const History = temporal.api.history.v1.History;
 const EventType = temporal.api.enums.v1.EventType;
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'journey-histories');
-const loadFixture = (file: string): History => History.fromObject(JSON.parse(fs.readFileSync(path.join(fixtures, file), 'utf8')));
+/** Histories recorded after the lean-history patch and before sends ran as local activities. */
+const leanFixtures = path.join(fixtures, 'lean-history');
+const loadFixture = (file: string, dir = fixtures): History => History.fromObject(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+const fixturesIn = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => ({ workflowId: f, history: loadFixture(f, dir) }));
 
 const activitiesIn = (events: History['events']) =>
   events!.flatMap((e) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED ? [e.activityTaskScheduledEventAttributes!.activityType!.name!] : []));
+/** Local activities leave a marker whose `data` detail names the activity type. */
+const localActivitiesIn = (events: History['events']) =>
+  events!.flatMap((e) => {
+    const marker = e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED ? e.markerRecordedEventAttributes! : undefined;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
+  });
 
 let bundle: WorkflowBundle;
 let js: JourneyStack;
@@ -46,11 +56,20 @@ async function replay(histories: Array<{ workflowId: string; history: History }>
 
 describe('journey histories', () => {
   it('replays histories recorded before the lean-history patch with the current workflow code', async () => {
-    const files = fs.readdirSync(fixtures).filter((f) => f.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(3);
-    const histories = files.map((f) => ({ workflowId: f, history: loadFixture(f) }));
+    const histories = fixturesIn(fixtures);
+    expect(histories.length).toBeGreaterThanOrEqual(3);
     // Each fixture reaches the journey's search attributes, its records and its flow loads: the old commands.
     for (const { history } of histories) expect(activitiesIn(history.events)).toContain('recordJourney');
+    expect(await replay(histories)).toEqual([]);
+  });
+
+  it('replays histories whose sends ran as activities, recorded before sends ran as local activities', async () => {
+    const histories = fixturesIn(leanFixtures);
+    expect(histories.length).toBeGreaterThanOrEqual(2);
+    for (const { history } of histories) {
+      expect(activitiesIn(history.events)).toContain('sendMessage');
+      expect(localActivitiesIn(history.events)).not.toContain('sendMessage');
+    }
     expect(await replay(histories)).toEqual([]);
   });
 
@@ -95,7 +114,7 @@ describe('journey histories', () => {
     }, `the journey of ${contact} to settle`);
   }
 
-  it('costs an outbound start at most 15 history events up to its template, and a reply at most 12, and replays', async () => {
+  it('costs an outbound start at most 12 history events up to its template, and a reply at most 7, and replays', async () => {
     const flowId = await publishedFlow(questionLoop({ id: 'start', type: 'trigger_outbound', data: {} }));
     const phone = newPhone();
     const res = await js.stack
@@ -107,10 +126,13 @@ describe('journey histories', () => {
     await messagesTo(phone, 1);
     const started = await settledHistory(phone, 'start');
     // Before: 25 events, with loadFlow and recordJourney as activities of their own and upserts of what the
-    // start had set or nothing had changed. Now the patch's marker and its TemporalChangeVersion upsert
-    // (2 events) are all the first task adds to the send; the source and campaign came with the start.
-    expect(activitiesIn(started.events)).toEqual(['sendMessage']);
-    expect(started.events!.length).toBeLessThanOrEqual(15);
+    // start had set or nothing had changed. Now the patches' markers and TemporalChangeVersion upserts are all
+    // the first task adds to the send and the record (local: a marker each); the source and campaign came with
+    // the start.
+    expect(activitiesIn(started.events)).toEqual([]);
+    expect(localActivitiesIn(started.events)).toContain('sendMessage');
+    // With the send a remote activity: 15 (its scheduled, started and completed events, and a workflow task).
+    expect(started.events!.length).toBeLessThanOrEqual(12);
 
     await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'hi', name: 'Dana' });
     await messagesTo(phone, 2);
@@ -120,8 +142,10 @@ describe('journey histories', () => {
     const afterSecond = await settledHistory(phone, 'ask2');
     const reply = afterSecond.events!.slice(afterFirst.events!.length);
     // Before: 18 events, two upserts of the same current node and a recordJourney activity.
-    expect(activitiesIn(reply)).toEqual(['sendMessage']);
-    expect(reply.length).toBeLessThanOrEqual(12);
+    expect(activitiesIn(reply)).toEqual([]);
+    expect(localActivitiesIn(reply)).toEqual(['sendMessage', 'recordJourney']);
+    // With the send a remote activity: 12.
+    expect(reply.length).toBeLessThanOrEqual(7);
     const attributes = (await handleOf(phone).describe()).typedSearchAttributes;
     const shown = [sa.FlowId, sa.FlowVersion, sa.CurrentNode, sa.JourneyStatus, sa.SourceRef, sa.CampaignId].map((k) => attributes.get(k));
     expect(shown).toEqual([flowId, '1', 'ask2', 'waiting', `crm-${phone}`, 'lean']);
@@ -134,7 +158,32 @@ describe('journey histories', () => {
     await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'lean-loop', name: 'Eli' });
     await messagesTo(phone, 1);
     const history = await settledHistory(phone, 'ask1');
-    expect(activitiesIn(history.events)).toEqual(['sendMessage']);
+    expect(activitiesIn(history.events)).toEqual([]);
+    expect(localActivitiesIn(history.events)).toContain('sendMessage');
     expect(await replay([{ workflowId: 'inbound', history }])).toEqual([]);
+  });
+
+  it('sends as an activity, once, when the line is backed up beyond what a workflow task may wait', async () => {
+    await publishedFlow(questionLoop({ id: 'start', type: 'trigger_inbound', data: { match: 'exact', keywords: ['busy-loop'] } }));
+    const phone = newPhone();
+    // The line's next slot 3 s away, as after a burst of sends: more than LOCAL_SEND_MAX_LINE_WAIT_MS.
+    await js.stack.orm.em.getConnection().execute(
+      `insert into line_rate_buckets (line_id, next_slot_at) values (?, now() + interval '3 seconds')
+       on conflict (line_id) do update set next_slot_at = excluded.next_slot_at`,
+      [js.line.id],
+    );
+    await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: 'busy-loop', name: 'Gal' });
+    await messagesTo(phone, 1);
+    const history = await settledHistory(phone, 'ask1');
+    // The local attempt was refused before it took a slot; the activity waited for one and sent.
+    expect(localActivitiesIn(history.events)).toContain('sendMessage');
+    expect(activitiesIn(history.events)).toEqual(['sendMessage']);
+    expect(await js.sim.messages({ to: phone })).toHaveLength(1);
+    const rows = await js.stack.orm.em.getConnection().execute(
+      `select m.status, m.attempts from messages m join conversations c on c.id = m.conversation_id where c.contact = ? and m.direction = 'out'`,
+      [phone],
+    );
+    expect(rows).toEqual([{ status: expect.stringMatching(/^(sent|delivered|read)$/), attempts: 1 }]);
+    expect(await replay([{ workflowId: 'busy', history }])).toEqual([]);
   });
 });

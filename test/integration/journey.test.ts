@@ -306,7 +306,7 @@ describe('a long conversation', () => {
       js.stack.temporal,
       key,
       { name: 'trigger', arg: { triggerId: `long-${phone}`, flowId, variables: { count: '' }, policy: 'supersede', startNodeType: 'trigger_outbound', template: { name: 'hello', language: 'en', params: [] } } },
-      { maxHistoryEvents: 60 },
+      { maxHistoryEvents: 30 },
     );
     await sentCount(phone, 1);
     for (let i = 1; i <= 8; i++) {

@@ -70,16 +70,20 @@ describe('the workflow cache', () => {
       expect(res.status).toBe(200);
     }
     const expected = ['[template]', 'First question?', 'Second question?', 'First question?'];
+    // Temporal Core (SDK 1.24) sometimes mishandles evicting a journey whose send (a local activity) is in
+    // flight, which a cache of 2 under 5 journeys makes likely: the workflow task then times out and the journey
+    // goes on about 10 s later, from its history. Nothing is lost or sent twice, which is what this checks.
+    const turnMs = 45_000;
     for (let turn = 1; turn < expected.length; turn++) {
       for (const phone of phones) {
-        await eventually(async () => (await textsTo(phone)).length >= turn, `message ${turn} to ${phone}`);
+        await eventually(async () => (await textsTo(phone)).length >= turn, `message ${turn} to ${phone}`, turnMs);
         await js.sim.inbound({ from: phone, phoneNumberId: js.line.phoneNumberId, text: `answer ${turn}`, name: 'Noa' });
       }
     }
     for (const phone of phones) {
-      await eventually(async () => (await textsTo(phone)).length >= expected.length, `all messages to ${phone}`);
+      await eventually(async () => (await textsTo(phone)).length >= expected.length, `all messages to ${phone}`, turnMs);
       expect(await textsTo(phone)).toEqual(expected);
     }
     expect(worker.getStatus().numCachedWorkflows).toBeLessThanOrEqual(2);
-  });
+  }, 300_000);
 });

@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import { replyIdOf, type InboundContent } from '../../core/channels/inbound';
 import { findLineByPhoneNumberId } from '../../core/channels/lines';
 import { applyOptOutKeyword } from '../../core/contacts/opt-out';
-import { upsertConversation } from '../../core/conversations/store';
-import { newId } from '../../core/ids';
+import { recordCustomerMessage } from '../../core/conversations/store';
 import type { InboxRow } from '../../core/inbox/webhook-inbox';
 import { replyRoute } from '../../core/journey/reply-route';
 import { signalJourney } from '../../core/journey/signal';
@@ -71,35 +70,16 @@ export function whatsappInboundHandler(deps: { temporal: TemporalHandle }) {
     });
     if (key.lineId !== line.id) ctx.logger.info({ messageId: event.messageId, arrivedOn: line.id, ownerLine: key.lineId }, 'reply to a fallback send: routed to the line that owns it');
     const message = toInboundMessage(event);
-    const conversation = await upsertConversation(ctx.em, key, { customerName: event.contact.name ?? null });
-    const conn = ctx.em.getConnection();
-    await conn.execute(
-      `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, provider_message_id, created_at)
-       values (?, ?, ?, 'in', ?, ?, ?, 'received', ?, ?) on conflict (provider_message_id) do nothing`,
-      // Stamped with our arrival time, to the millisecond: Meta's timestamp has whole seconds only, and a reply
-      // must not sort before the message of ours it answers.
-      [newId(), key.tenantId, conversation.id, event.content.type, message.text ?? null, JSON.stringify(event.content), event.messageId, row.receivedAt],
-    );
-    // Meta opens the 24-hour window for the number the customer wrote to: the conversation's next messages go
-    // out from the line this one arrived on (reply_line_id, when it is not the conversation's own), as long as
-    // it is the customer's latest message.
-    await conn.execute(
-      `update conversations set
-         reply_line_id = case when ?::timestamptz >= coalesce(last_customer_message_at, '-infinity') then ?::uuid else reply_line_id end,
-         last_customer_message_at = greatest(coalesce(last_customer_message_at, ?), ?),
-         last_message = ?, last_message_at = greatest(coalesce(last_message_at, ?), ?),
-         status = case when status = 'closed' then 'bot' else status end, updated_at = now() where id = ?`,
-      [
-        message.receivedAt,
-        key.lineId === line.id ? null : line.id,
-        message.receivedAt,
-        message.receivedAt,
-        (message.text ?? `[${event.content.type}]`).slice(0, 500),
-        message.receivedAt,
-        message.receivedAt,
-        conversation.id,
-      ],
-    );
+    await recordCustomerMessage(ctx.em, key, {
+      providerMessageId: event.messageId,
+      type: event.content.type,
+      text: message.text ?? null,
+      content: event.content,
+      customerName: event.contact.name ?? null,
+      sentAt: message.receivedAt,
+      arrivedAt: row.receivedAt,
+      arrivedOnOtherLine: key.lineId === line.id ? null : line.id,
+    });
     // STOP / START (the tenant's keywords) opt the contact out of campaigns, or back in; the journey still hears it.
     if (event.content.type === 'text' || event.content.type === 'quick_reply') {
       const change = await applyOptOutKeyword(ctx.em, { tenantId: key.tenantId, contact: key.contact, text: message.text });

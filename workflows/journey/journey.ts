@@ -6,12 +6,15 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FlowNode } from '../../core/flow/catalogue';
 import type { JourneyActivities } from '../../core/journey/activities';
+import { LINE_BUSY, LOCAL_SEND_MAX_LINE_WAIT_MS } from '../../core/journey/local-send';
+import { isTemplateReference } from '../../core/journey/template-reference';
 import type {
   AgentAction,
   FlowTrigger,
@@ -21,6 +24,7 @@ import type {
   JourneyStatus,
   LoadedFlow,
   OutboundMessage,
+  OutboundSend,
   Variables,
 } from '../../core/journey/types';
 import { searchAttributes as sa } from '../../core/temporal/search-attributes';
@@ -41,6 +45,14 @@ const local = proxyLocalActivities<Pick<JourneyActivities, 'loadFlow' | 'matchIn
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
+/**
+ * Plain sends (core/journey/local-send.ts). Template sends by id or group stay activities: the fallback engine
+ * may try several lines and wait for a late failure, too long for a workflow task.
+ */
+const localSend = proxyLocalActivities<Pick<JourneyActivities, 'sendMessage'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
 const http = proxyActivities<Pick<JourneyActivities, 'callHttp'>>({
   startToCloseTimeout: '90 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
@@ -57,6 +69,11 @@ const DEFAULT_MAX_HISTORY_EVENTS = 8000;
  * upserted whether it changed or not, and flows loaded and records written by (remote) activities.
  */
 export const LEAN_HISTORY_PATCH = 'journey-lean-history';
+/**
+ * Journeys that started before this patch keep, on replay, their sends as (remote) activities and their
+ * signal handlers' order of registration (which decided the order of signals that came in one activation).
+ */
+export const LOCAL_SEND_PATCH = 'journey-local-send-ordered-signals';
 /** Nodes that decide and move on in the same workflow task: a search never sees the journey standing on one. */
 const INSTANT_NODES = new Set(['trigger_inbound', 'trigger_outbound', 'trigger_api_lead', 'trigger_api', 'condition', 'set_variable', 'wait', 'handoff', 'end']);
 
@@ -108,14 +125,32 @@ export async function journey(input: JourneyInput): Promise<void> {
   const sendKeyPrefix = `${info.workflowId}/${info.firstExecutionRunId}`;
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const lean = patched(LEAN_HISTORY_PATCH);
+  /** Started on this version: sends as local activities, signals taken in the order they came. */
+  const current = patched(LOCAL_SEND_PATCH);
   const flows = lean ? local : act;
   /** What the last recordJourney wrote, so that an unchanged record is not written again. */
   let recorded: string | undefined;
 
-  setHandler(inboundSignal, (message) => void s.events.push({ type: 'inbound', message }));
-  setHandler(triggerSignal, (trigger) => void s.events.push({ type: 'trigger', trigger }));
-  setHandler(agentSignal, (action) => void s.events.push({ type: 'agent', action }));
-  setHandler(cancelSignal, (reason) => void s.events.push({ type: 'cancel', reason }));
+  const onInboundSignal = (message: InboundMessage) => void s.events.push({ type: 'inbound', message });
+  const onTriggerSignal = (trigger: FlowTrigger) => void s.events.push({ type: 'trigger', trigger });
+  const onAgentSignal = (action: AgentAction) => void s.events.push({ type: 'agent', action });
+  const onCancelSignal = (reason: string) => void s.events.push({ type: 'cancel', reason });
+  if (current) {
+    // The first activation may bring several signals (a trigger and the customer's answer, when the journey's
+    // first workflow task was retried). Each setHandler below dispatches the waiting signals of its own name,
+    // which would take them out of order; a default handler takes them all at once, in the order they came.
+    const byName = new Map<string, (arg: never) => void>([
+      [inboundSignal.name, onInboundSignal],
+      [triggerSignal.name, onTriggerSignal],
+      [agentSignal.name, onAgentSignal],
+      [cancelSignal.name, onCancelSignal],
+    ]);
+    setDefaultSignalHandler((name, ...args) => byName.get(name)?.(args[0] as never));
+  }
+  setHandler(inboundSignal, onInboundSignal);
+  setHandler(triggerSignal, onTriggerSignal);
+  setHandler(agentSignal, onAgentSignal);
+  setHandler(cancelSignal, onCancelSignal);
   setHandler(stateQuery, () => view(s));
 
   const status = (): JourneyStatus => (!s.flow ? 'idle' : s.paused ? 'paused' : s.waiting ? 'waiting' : 'running');
@@ -150,6 +185,17 @@ export async function journey(input: JourneyInput): Promise<void> {
     recorded = fingerprint;
   }
 
+  async function sendMessage(send: OutboundSend): Promise<{ messageId: string }> {
+    if (isTemplateReference(send.message) || !current) return act.sendMessage(send);
+    try {
+      return await localSend.sendMessage({ ...send, maxLineWaitMs: LOCAL_SEND_MAX_LINE_WAIT_MS });
+    } catch (err) {
+      // Same idempotency key: the activity finds the row the local attempt wrote, and sends it once.
+      if (failureType(err) === LINE_BUSY) return act.sendMessage(send);
+      throw err;
+    }
+  }
+
   function context(node: FlowNode): NodeContext<FlowNode> {
     const memory = (s.memory[node.id] ??= {});
     return {
@@ -159,7 +205,7 @@ export async function journey(input: JourneyInput): Promise<void> {
       memory,
       send: async (message: OutboundMessage) => {
         const idempotencyKey = `${sendKeyPrefix}/${++s.sendSeq}`;
-        const sent = await act.sendMessage({ key, idempotencyKey, nodeId: node.id, flowId: s.flow?.flowId, message, ...s.tags });
+        const sent = await sendMessage({ key, idempotencyKey, nodeId: node.id, flowId: s.flow?.flowId, message, ...s.tags });
         return { messageId: sent.messageId };
       },
       connected: (handle) => !!s.flow && nextNodeId(s.flow, node.id, handle) !== undefined,
@@ -359,6 +405,12 @@ export async function journey(input: JourneyInput): Promise<void> {
       await finishFlow('completed', `cancelled: ${event.reason}`);
     }
   }
+}
+
+/** A local activity's failure reaches the workflow as its ApplicationFailure; a remote one's as that failure's cause. */
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 function failureMessage(err: unknown): string {

@@ -23,6 +23,8 @@ export interface SendMessageRequest {
    * gone out. A failure here stops the send.
    */
   beforeSend?: () => Promise<void>;
+  /** Refuse with LineBusyError, before taking a slot, when the line's governor would hold the send longer. */
+  maxWaitMs?: number;
 }
 
 export interface SentMessage {

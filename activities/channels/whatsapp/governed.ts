@@ -1,4 +1,4 @@
-import { ChannelSendError } from '../../../core/channels/errors';
+import { ChannelSendError, LineBusyError } from '../../../core/channels/errors';
 import type { RateGovernor } from '../../../core/channels/rate-governor';
 import type { WhatsAppClient } from './client';
 
@@ -12,8 +12,12 @@ import type { WhatsAppClient } from './client';
 export function governedWhatsAppClient(client: WhatsAppClient, governor: RateGovernor): WhatsAppClient {
   return {
     ...client,
-    async sendMessage({ beforeSend, ...req }) {
+    async sendMessage({ beforeSend, maxWaitMs, ...req }) {
       const contact = req.to.replace(/^\+/, '');
+      if (maxWaitMs !== undefined) {
+        const waitMs = await governor.backlogMs({ phoneNumberId: req.phoneNumberId, contact });
+        if (waitMs > maxWaitMs) throw new LineBusyError(waitMs);
+      }
       try {
         return await governor.send({ phoneNumberId: req.phoneNumberId, contact }, beforeSend, () => client.sendMessage(req));
       } catch (err) {
