@@ -5,9 +5,9 @@ import { percentile, round } from './stats';
 /**
  * Where a journey's time goes, from its Temporal history: for workflow tasks and for each activity type,
  * the wait for a worker to take the task (scheduled → started: the worker's pollers and slots, or a
- * backlog) and the work itself (started → completed). Local activities run inside a workflow task: no wait,
- * and their run is from when the workflow asked for them to when they completed (their marker says both).
- * Read from a sample of journeys after a run.
+ * backlog) and the work itself (started → completed). Local activities run inside a workflow task, whose
+ * run includes them: only how many each journey ran is counted (their markers carry the workflow's own
+ * clock, not when they ran). Read from a sample of journeys after a run.
  */
 
 export interface Timeline {
@@ -22,6 +22,8 @@ export interface Timeline {
     perJourney: number;
   };
   activities: Record<string, { queueMs: { p50: number; p90: number }; runMs: { p50: number; p90: number } }>;
+  /** Local activities per journey, by type. */
+  localActivities: Record<string, number>;
 }
 
 const p = (values: number[]) => ({ p50: round(percentile(values, 50), 0), p90: round(percentile(values, 90), 0) });
@@ -32,6 +34,7 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
   const wftRun: number[] = [];
   const totals: number[] = [];
   const acts = new Map<string, { queue: number[]; run: number[] }>();
+  const locals = new Map<string, number>();
   let tasks = 0;
   let journeys = 0;
   for (const id of workflowIds) {
@@ -64,10 +67,7 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
       }
       const local = localActivityOf(e.markerRecordedEventAttributes);
       if (local) {
-        const entry = acts.get(`${local.name} (local)`) ?? { queue: [], run: [] };
-        entry.queue.push(0);
-        entry.run.push(local.runMs);
-        acts.set(`${local.name} (local)`, entry);
+        locals.set(local, (locals.get(local) ?? 0) + 1);
         lastActivityDone = time;
       }
       const completed = e.activityTaskCompletedEventAttributes;
@@ -85,30 +85,28 @@ export async function journeyTimeline(client: Client, workflowIds: string[]): Pr
     totalMs: p(totals),
     workflowTask: { firstQueueMs: p(firstQueue), laterQueueMs: p(laterQueue), runMs: p(wftRun), perJourney: round(tasks / Math.max(journeys, 1), 1) },
     activities: Object.fromEntries([...acts].map(([name, v]) => [name, { queueMs: p(v.queue), runMs: p(v.run) }])),
+    localActivities: Object.fromEntries([...locals].map(([name, n]) => [name, round(n / Math.max(journeys, 1), 1)])),
   };
 }
 
 type Marker = { markerName?: string | null; details?: Record<string, { payloads?: Array<{ data?: Uint8Array | null }> | null }> | null } | null | undefined;
-type Ts = { seconds?: number | string; nanos?: number } | null;
 
-/** The SDK's local activity marker: its `data` detail is JSON naming the activity and its times. */
-function localActivityOf(marker: Marker): { name: string; runMs: number } | undefined {
+/** The type of the local activity whose marker this is (its `data` detail is JSON that names it). */
+function localActivityOf(marker: Marker): string | undefined {
   const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
-  if (!data) return undefined;
-  const m = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string; complete_time?: Ts; original_schedule_time?: Ts };
-  const ms = (t: Ts | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined);
-  const done = ms(m.complete_time);
-  const asked = ms(m.original_schedule_time);
-  return { name: m.activity_type, runMs: done !== undefined && asked !== undefined ? done - asked : 0 };
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type : undefined;
 }
 
-/** One line: "start → last activity p50 …; workflow tasks: wait … run …; loadFlow: wait … run …". */
+/** One line: "start → last activity p50 …; workflow tasks: wait … run …; callHttp: wait … run …; local activities …". */
 export function timelineText(t: Timeline): string {
   const pair = (x: { p50: number; p90: number }) => `${x.p50}/${x.p90}`;
   const acts = Object.entries(t.activities).map(([name, a]) => `${name} wait ${pair(a.queueMs)} run ${pair(a.runMs)}`);
+  const locals = Object.entries(t.localActivities).map(([name, n]) => `${name} ×${n}`);
+  if (locals.length) acts.push(`local activities inside the tasks: ${locals.join(', ')}`);
   return (
     `from start to last activity ${pair(t.totalMs)} ms; ${t.workflowTask.perJourney} workflow tasks each: the first waited ` +
-    `${pair(t.workflowTask.firstQueueMs)} for a worker, later ones ${pair(t.workflowTask.laterQueueMs)}, each ran ${pair(t.workflowTask.runMs)}; ` +
+    `${pair(t.workflowTask.firstQueueMs)} for a worker, ` +
+    `${Number.isNaN(t.workflowTask.laterQueueMs.p50) ? '' : `later ones ${pair(t.workflowTask.laterQueueMs)}, `}each ran ${pair(t.workflowTask.runMs)}; ` +
     `${acts.join('; ')} (ms, p50/p90, over ${t.journeys} journeys)`
   );
 }

@@ -52,7 +52,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     ingestSeconds: positive(env, 'BENCH_INGEST_SECONDS', 6),
     // Whole tenants' worth, since each tenant may trigger 30 a minute.
     starts: Math.ceil(starts / TRIGGERS_PER_TENANT) * TRIGGERS_PER_TENANT,
-    replySamples: positive(env, 'BENCH_REPLY_SAMPLES', 100),
+    replySamples: positive(env, 'BENCH_REPLY_SAMPLES', 300),
     replyContacts: positive(env, 'BENCH_REPLY_CONTACTS', 20),
     waiting: positive(env, 'BENCH_WAITING', 2000),
     campaignRecipients: positive(env, 'BENCH_CAMPAIGN_RECIPIENTS', 1200),
