@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { contactSearchAttributes } from '../core/journey/signal';
+import { searchAttributes as sa } from '../core/temporal/search-attributes';
 import { journeyWorkflowId } from '../core/temporal/workflow-ids';
 import { BASELINE_TASK_QUEUE } from './baseline-worker';
 import { journeyTimeline, timelineText } from './history';
@@ -16,6 +18,9 @@ import type { BenchTenant } from './tenants';
  *
  * The route allows 30 triggers a minute per tenant, and that limit stays as in production: the starts are
  * spread over enough tenants (30 each) instead. One more tenant serves the warm-up.
+ *
+ * A third run, in the notes: the same bare starts carrying the search attributes every journey is started with
+ * (whose contact, which line, its status). What the server does for those alone bounds what the route can reach.
  */
 
 export const TRIGGERS_PER_TENANT = 30;
@@ -44,12 +49,21 @@ export async function benchStarts(
   const [warmTenant, ...measured] = tenants;
   if (measured.length * TRIGGERS_PER_TENANT < s.starts) throw new Error(`${s.starts} starts need ${Math.ceil(s.starts / TRIGGERS_PER_TENANT) + 1} tenants`);
 
-  const bare = (prefix: string) => async (i: number) => {
+  const bare = (prefix: string, attributes = false) => async (i: number) => {
+    const contact = `97259${String(i).padStart(7, '0')}`;
     await stack.temporal.client.workflow.signalWithStart('benchStart', {
       taskQueue: BASELINE_TASK_QUEUE,
       workflowId: `bench-start-${prefix}-${i}`,
       signal: 'go',
       signalArgs: [],
+      ...(attributes
+        ? {
+            typedSearchAttributes: [
+              ...contactSearchAttributes({ tenantId: warmTenant.tenantId, channel: 'whatsapp', lineId: warmTenant.line.id, contact }),
+              { key: sa.JourneyStatus, value: 'idle' },
+            ],
+          }
+        : {}),
     });
     return true;
   };
@@ -57,7 +71,9 @@ export async function benchStarts(
   cpu.start();
   const baseline = await closedLoop({ concurrency: s.concurrency, count: s.starts, op: bare('run') });
   const baselineCores = cpu.stop();
-  // signalWithStart answers before the workflow runs: let the baseline's workflows finish before ours start.
+  // signalWithStart answers before the workflow runs: let the baseline's workflows finish before the next run.
+  await untilNoneRunning(stack, 'benchStart');
+  const withAttributes = await closedLoop({ concurrency: s.concurrency, count: s.starts, op: bare('attributes', true) });
   await untilNoneRunning(stack, 'benchStart');
 
   const api = httpClient(stack.apiUrl, s.concurrency);
@@ -104,6 +120,7 @@ export async function benchStarts(
 
   const oursRate = perSecond(ours.ok, ours.durationMs);
   const bareRate = perSecond(baseline.ok, baseline.durationMs);
+  const attributesRate = perSecond(withAttributes.ok, withAttributes.durationMs);
   const oursLatency = summarize(ours.latenciesMs);
   const bareLatency = summarize(baseline.latenciesMs);
   return {
@@ -117,17 +134,22 @@ export async function benchStarts(
       `starts: ${s.starts} each at ${s.concurrency} concurrent after ${TRIGGERS_PER_TENANT} of warm-up; ours over ${measured.length} tenants ` +
         `(${TRIGGERS_PER_TENANT} per tenant: the production limit of the route), opening template 'hello_utility'.`,
       `starts: CPU cores used, ours: ${formatCores(oursCores)}; bare: ${formatCores(baselineCores)}.`,
+      `starts: bare starts carrying a journey's search attributes (tenant, channel, line, contact, status): ${round(attributesRate, 0)} /s, ` +
+        `${round(ratioOf(attributesRate, bareRate), 2)} of bare: the most the route could reach on this server with no API, journey or send at all.`,
       `starts: while ours ran: ${waitsText(waits)}.`,
       `starts: the journeys had sent ${sent} of ${expected} opening templates ${round(allSentMs / 1000, 1)} s after the first trigger ` +
         `(${round(perSecond(sent, allSentMs), 0)} journeys/s end to end); inbox quiet ${round(settled.ms / 1000, 1)} s later.`,
       `starts: CPU cores from the first trigger to the last template: ${formatCores(engineCores)}; ` +
         `Temporal history per start: a journey up to its template ${journeyEvents} events, a bare start ${bareEvents}.`,
       `starts: inside the journeys: ${timelineText(timeline)}; worker threads meanwhile (cores): ${formatCores(workerThreadCores)}.`,
-      ...(ours.failed || baseline.failed ? [`starts: failures: ours ${ours.failed} (${ours.errors.join('; ')}), bare ${baseline.failed} (${baseline.errors.join('; ')}).`] : []),
+      ...(ours.failed || baseline.failed || withAttributes.failed
+        ? [`starts: failures: ours ${ours.failed} (${ours.errors.join('; ')}), bare ${baseline.failed} (${baseline.errors.join('; ')}), with attributes ${withAttributes.failed}.`]
+        : []),
     ],
     details: {
       ours: { ...runDetails(ours, oursCores), waits },
       baseline: runDetails(baseline, baselineCores),
+      bareWithSearchAttributes: { ok: withAttributes.ok, failed: withAttributes.failed, durationMs: withAttributes.durationMs, perSecond: attributesRate },
       tenants: measured.length,
       templatesSent: sent,
       templatesExpected: expected,
