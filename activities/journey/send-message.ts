@@ -192,12 +192,14 @@ async function recordSent(
   m: { id: string; conversationId: string; wamid: string; text: string; sent?: TemplateMessage; lineId?: string },
 ): Promise<void> {
   await conn.execute(
-    `update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end, sent_at = coalesce(sent_at, now()), unsettled_call_at = null,
-       text = ?, payload = coalesce(?::jsonb, payload), template_name = coalesce(?, template_name), sent_line_id = coalesce(?::uuid, sent_line_id), updated_at = now()
-     where id = ?`,
-    [m.wamid, m.text, m.sent ? JSON.stringify(m.sent) : null, m.sent?.name ?? null, m.lineId ?? null, m.id],
+    `with sent as (
+       update messages set provider_message_id = ?, status = case when status = 'queued' then 'sent' else status end, sent_at = coalesce(sent_at, now()),
+         unsettled_call_at = null, text = ?, payload = coalesce(?::jsonb, payload), template_name = coalesce(?, template_name),
+         sent_line_id = coalesce(?::uuid, sent_line_id), updated_at = now()
+       where id = ?)
+     update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`,
+    [m.wamid, m.text, m.sent ? JSON.stringify(m.sent) : null, m.sent?.name ?? null, m.lineId ?? null, m.id, m.text.slice(0, 500), m.conversationId],
   );
-  await conn.execute(`update conversations set last_message = ?, last_message_at = now(), updated_at = now() where id = ?`, [m.text.slice(0, 500), m.conversationId]);
 }
 
 async function markFailed(conn: ReturnType<MikroORM['em']['getConnection']>, id: string, code: number, title: string): Promise<void> {

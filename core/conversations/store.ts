@@ -16,25 +16,39 @@ const refOf = (row: ConversationRow): ConversationRef => ({
   replyLineId: row.reply_line_id,
 });
 
+const conversationColumns = 'id, last_customer_message_at, status, reply_line_id';
+
 export async function upsertConversation(em: EntityManager, key: JourneyKey, changes: { customerName?: string | null } = {}): Promise<ConversationRef> {
   const conn = em.getConnection();
-  if (changes.customerName == null) {
-    // Nothing to change: a read, where an upsert would write (and commit) a new version of the row every time.
-    const [found] = await conn.execute<ConversationRow[]>(
-      `select id, last_customer_message_at, status, reply_line_id from conversations where tenant_id = ? and channel = ? and line_id = ? and contact = ?`,
-      [key.tenantId, key.channel, key.lineId, key.contact],
+  const values = [newId(), key.tenantId, key.channel, key.lineId, key.contact, changes.customerName ?? null, journeyWorkflowId(key)];
+  const insert = `insert into conversations (id, tenant_id, channel, line_id, contact, customer_name, journey_workflow_id) values (?, ?, ?, ?, ?, ?, ?)`;
+  if (changes.customerName != null) {
+    const [row] = await conn.execute<ConversationRow[]>(
+      `${insert} on conflict (tenant_id, channel, line_id, contact) do update
+         set customer_name = coalesce(excluded.customer_name, conversations.customer_name)
+       returning ${conversationColumns}`,
+      values,
     );
-    if (found) return refOf(found);
+    return refOf(row);
   }
-  const rows = await conn.execute<ConversationRow[]>(
-    `insert into conversations (id, tenant_id, channel, line_id, contact, customer_name, journey_workflow_id)
-     values (?, ?, ?, ?, ?, ?, ?)
-     on conflict (tenant_id, channel, line_id, contact) do update
-       set customer_name = coalesce(excluded.customer_name, conversations.customer_name)
-     returning id, last_customer_message_at, status, reply_line_id`,
-    [newId(), key.tenantId, key.channel, key.lineId, key.contact, changes.customerName ?? null, journeyWorkflowId(key)],
+  // Nothing to change: an existing row is read, not written again (an upsert would write and commit a new version
+  // of it every time). One statement either way: its select does not see its own insert, so a new row comes from
+  // the insert's returning and an existing one from the table.
+  const keyValues = [key.tenantId, key.channel, key.lineId, key.contact];
+  const [row] = await conn.execute<ConversationRow[]>(
+    `with inserted as (${insert} on conflict (tenant_id, channel, line_id, contact) do nothing returning ${conversationColumns})
+     select * from inserted
+     union all
+     select ${conversationColumns} from conversations where tenant_id = ? and channel = ? and line_id = ? and contact = ? and not exists (select 1 from inserted)`,
+    [...values, ...keyValues],
   );
-  return refOf(rows[0]);
+  if (row) return refOf(row);
+  // Inserted by another session after this statement began: a new statement sees it.
+  const [found] = await conn.execute<ConversationRow[]>(
+    `select ${conversationColumns} from conversations where tenant_id = ? and channel = ? and line_id = ? and contact = ?`,
+    keyValues,
+  );
+  return refOf(found);
 }
 
 /** A customer's message, as the inbound handler records it on the conversation it belongs to. */
