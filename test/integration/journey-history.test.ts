@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { openJourneyStack, eventually, type JourneyStack } from '../support/journey-stack';
 import { apiTokenFor } from '../support/accounts';
+import { questionLoop } from '../support/flows';
 import { searchAttributes as sa } from '../../core/temporal/search-attributes';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
 import { workflowsPath } from '../../workers/worker';
@@ -71,19 +72,6 @@ describe('journey histories', () => {
       expect(localActivitiesIn(history.events)).not.toContain('sendMessage');
     }
     expect(await replay(histories)).toEqual([]);
-  });
-
-  const questionLoop = (trigger: object) => ({
-    nodes: [
-      trigger,
-      { id: 'ask1', type: 'question', data: { text: 'First question?', variable: 'a1' } },
-      { id: 'ask2', type: 'question', data: { text: 'Second question?', variable: 'a2' } },
-    ],
-    edges: [
-      { source: 'start', target: 'ask1' },
-      { source: 'ask1', target: 'ask2' },
-      { source: 'ask2', target: 'ask1' },
-    ],
   });
 
   async function publishedFlow(graph: object): Promise<string> {

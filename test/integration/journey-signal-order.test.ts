@@ -1,8 +1,7 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import pino from 'pino';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
-import { createWorker } from '../../workers/worker';
 import { apiTokenFor } from '../support/accounts';
+import { questionLoop } from '../support/flows';
+import { startInProcessWorker, type InProcessWorker } from '../support/in-process-worker';
 import { eventually, openJourneyStack, type JourneyStack } from '../support/journey-stack';
 
 /**
@@ -13,9 +12,7 @@ import { eventually, openJourneyStack, type JourneyStack } from '../support/jour
 
 let js: JourneyStack;
 let token: string;
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
-let connection: NativeConnection | undefined;
+let running: InProcessWorker | undefined;
 
 beforeAll(async () => {
   js = await openJourneyStack({ worker: false });
@@ -23,27 +20,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await running?.stop();
   await js?.close();
 });
 
-const questionLoop = {
-  nodes: [
-    { id: 'start', type: 'trigger_outbound', data: {} },
-    { id: 'ask1', type: 'question', data: { text: 'First question?', variable: 'a1' } },
-    { id: 'ask2', type: 'question', data: { text: 'Second question?', variable: 'a2' } },
-  ],
-  edges: [
-    { source: 'start', target: 'ask1' },
-    { source: 'ask1', target: 'ask2' },
-    { source: 'ask2', target: 'ask1' },
-  ],
-};
-
 it('takes the signals of its first workflow task in the order they came', async () => {
-  const created = await js.owner.agent.post('/api/flows').send({ name: 'Order', graph: questionLoop });
+  const created = await js.owner.agent.post('/api/flows').send({ name: 'Order', graph: questionLoop() });
   await js.owner.agent.post(`/api/flows/${created.body.id}/versions`);
   await js.owner.agent.put(`/api/flows/${created.body.id}`).send({ status: 'active' });
   const phone = `97256${String(Date.now() % 10_000_000).padStart(7, '0')}`;
@@ -57,10 +39,8 @@ it('takes the signals of its first workflow task in the order they came', async 
     return events.filter((e) => e.workflowExecutionSignaledEventAttributes).length === 2;
   }, 'the trigger and the answer to be signalled');
 
-  connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  const config = { ...js.stack.deps.config, whatsapp: { ...js.stack.deps.config.whatsapp, graphUrl: js.sim.url } };
-  worker = await createWorker({ config, orm: js.stack.orm, logger: pino({ level: 'silent' }), connection });
-  running = worker.run();
+  const base = js.stack.deps.config;
+  running = await startInProcessWorker({ config: { ...base, whatsapp: { ...base.whatsapp, graphUrl: js.sim.url } }, orm: js.stack.orm });
 
   const texts = async () => (await js.sim.messages({ to: phone })).map((m) => ((m.body as { type: string; text?: { body: string } }).text?.body ?? `[${(m.body as { type: string }).type}]`));
   // Taken the other way round, the answer would come to a journey with no flow, and the template would then wait for another.

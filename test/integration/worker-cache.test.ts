@@ -1,8 +1,7 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import pino from 'pino';
 import { loadConfig } from '../../core/config';
-import { createWorker } from '../../workers/worker';
 import { apiTokenFor } from '../support/accounts';
+import { questionLoop } from '../support/flows';
+import { startInProcessWorker, type InProcessWorker } from '../support/in-process-worker';
 import { eventually, openJourneyStack, type JourneyStack } from '../support/journey-stack';
 
 /**
@@ -11,40 +10,20 @@ import { eventually, openJourneyStack, type JourneyStack } from '../support/jour
  */
 
 let js: JourneyStack;
-let worker: Worker;
-let running: Promise<void>;
-let connection: NativeConnection;
+let running: InProcessWorker;
 let token: string;
 
 beforeAll(async () => {
   js = await openJourneyStack({ worker: false });
-  connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
   const base = js.stack.deps.config;
-  const config = { ...base, whatsapp: { ...base.whatsapp, graphUrl: js.sim.url }, workerMaxCachedWorkflows: 2 };
-  worker = await createWorker({ config, orm: js.stack.orm, logger: pino({ level: 'silent' }), connection });
-  running = worker.run();
+  running = await startInProcessWorker({ config: { ...base, whatsapp: { ...base.whatsapp, graphUrl: js.sim.url }, workerMaxCachedWorkflows: 2 }, orm: js.stack.orm });
   token = await apiTokenFor(js.stack, js.owner.user);
 }, 60_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await running?.stop();
   await js?.close();
 });
-
-const questionLoop = {
-  nodes: [
-    { id: 'start', type: 'trigger_outbound', data: {} },
-    { id: 'ask1', type: 'question', data: { text: 'First question?', variable: 'a1' } },
-    { id: 'ask2', type: 'question', data: { text: 'Second question?', variable: 'a2' } },
-  ],
-  edges: [
-    { source: 'start', target: 'ask1' },
-    { source: 'ask1', target: 'ask2' },
-    { source: 'ask2', target: 'ask1' },
-  ],
-};
 
 const textsTo = async (to: string) =>
   (await js.sim.messages({ to })).map((m) => {
@@ -57,11 +36,11 @@ describe('the workflow cache', () => {
     expect(loadConfig({}).workerMaxCachedWorkflows).toBe(500);
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '40' }).workerMaxCachedWorkflows).toBe(40);
     expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
-    expect(worker.options.maxCachedWorkflows).toBe(2);
+    expect(running.worker.options.maxCachedWorkflows).toBe(2);
   });
 
   it('answers every turn of more waiting journeys than it holds, each exactly once', async () => {
-    const created = await js.owner.agent.post('/api/flows').send({ name: 'Loop', graph: questionLoop });
+    const created = await js.owner.agent.post('/api/flows').send({ name: 'Loop', graph: questionLoop() });
     await js.owner.agent.post(`/api/flows/${created.body.id}/versions`);
     await js.owner.agent.put(`/api/flows/${created.body.id}`).send({ status: 'active' });
     const phones = Array.from({ length: 5 }, (_, i) => `97255${String(Date.now() % 1_000_000).padStart(6, '0')}${i}`);
@@ -84,6 +63,6 @@ describe('the workflow cache', () => {
       await eventually(async () => (await textsTo(phone)).length >= expected.length, `all messages to ${phone}`, turnMs);
       expect(await textsTo(phone)).toEqual(expected);
     }
-    expect(worker.getStatus().numCachedWorkflows).toBeLessThanOrEqual(2);
+    expect(running.worker.getStatus().numCachedWorkflows).toBeLessThanOrEqual(2);
   }, 300_000);
 });

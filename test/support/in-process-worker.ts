@@ -1,10 +1,11 @@
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import type { Config } from '../../core/config';
 import { createWorker } from '../../workers/worker';
 
 export interface InProcessWorker {
+  worker: Worker;
   /** Lets the running tasks finish, then closes the worker's connection. */
   stop(): Promise<void>;
 }
@@ -15,6 +16,7 @@ export async function startInProcessWorker(opts: { config: Config; orm: MikroORM
   const worker = await createWorker({ config: opts.config, orm: opts.orm, logger: pino({ level: 'silent' }), connection });
   const running = worker.run();
   return {
+    worker,
     async stop() {
       worker.shutdown();
       await running;
