@@ -7,6 +7,7 @@ import { upsertConversation, windowOpen } from '../../core/conversations/store';
 import type { SecretBox } from '../../core/crypto/secret-box';
 import type { SendCounter } from '../../core/metrics/registry';
 import { WhatsAppLine } from '../../core/db/entities';
+import { insertOrSelect, sqlOf } from '../../core/db/sql';
 import { newId } from '../../core/ids';
 import { LINE_BUSY } from '../../core/journey/local-send';
 import { isTemplateReference } from '../../core/journey/template-reference';
@@ -72,27 +73,21 @@ export function sendMessageActivity(deps: {
     const payload = reference ? undefined : toChannelMessage(input.message);
     const stored = payload ?? reference!;
     const text = previewOf(input.message);
-    // The row this key wrote, whether now or on an earlier attempt: a statement's select does not see its own
-    // insert, so a new row comes from the insert's returning, an existing one from the table.
-    const written = await conn.execute<MessageRow[]>(
-      `with inserted as (
-       insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by,
+    // The row this key wrote, whether now or on an earlier attempt.
+    const row = (await insertOrSelect<MessageRow>(sqlOf(em), {
+      insert: `insert into messages (id, tenant_id, conversation_id, direction, type, text, payload, status, idempotency_key, journey_node, sent_by,
          source_ref, campaign_id, template_name, template_ref)
-       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing
-       returning id, status, provider_message_id, error_code, error_title, null::float8 as unsettled_ms)
-       select * from inserted
-       union all
-       select ${messageColumns} from messages where idempotency_key = ? and not exists (select 1 from inserted)`,
-      [
+       values (?, ?, ?, 'out', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing`,
+      insertParams: [
         newId(), input.key.tenantId, conversation.id, stored.type, text, JSON.stringify(stored), input.idempotencyKey, input.nodeId ?? null,
         input.sentBy ?? (input.nodeId ? 'bot' : 'agent'), input.sourceRef ?? null, input.campaignId ?? null, stored.type === 'template' ? (stored.name ?? null) : null,
         // Kept after the send resolved it: a late failure or a retry runs the fallback engine on the same group again.
         reference ? JSON.stringify(reference) : null,
-        input.idempotencyKey,
       ],
-    );
-    // A concurrent attempt's row that committed after this statement began is only seen by a new statement.
-    const row = written[0] ?? (await conn.execute<MessageRow[]>(`select ${messageColumns} from messages where idempotency_key = ?`, [input.idempotencyKey]))[0];
+      returning: 'id, status, provider_message_id, error_code, error_title, null::float8 as unsettled_ms',
+      select: `select ${messageColumns} from messages where idempotency_key = ?`,
+      selectParams: [input.idempotencyKey],
+    }))!;
     const count = (outcome: string) => deps.sends?.inc({ channel: 'whatsapp', line: line.phoneNumberId, outcome });
     if (row.provider_message_id) {
       count('duplicate');

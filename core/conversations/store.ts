@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JourneyKey } from '../journey/types';
 import { journeyWorkflowId } from '../temporal/workflow-ids';
+import { insertOrSelect, sqlOf } from '../db/sql';
 import { newId } from '../ids';
 
 /**
@@ -32,23 +33,15 @@ export async function upsertConversation(em: EntityManager, key: JourneyKey, cha
     return refOf(row);
   }
   // Nothing to change: an existing row is read, not written again (an upsert would write and commit a new version
-  // of it every time). One statement either way: its select does not see its own insert, so a new row comes from
-  // the insert's returning and an existing one from the table.
-  const keyValues = [key.tenantId, key.channel, key.lineId, key.contact];
-  const [row] = await conn.execute<ConversationRow[]>(
-    `with inserted as (${insert} on conflict (tenant_id, channel, line_id, contact) do nothing returning ${conversationColumns})
-     select * from inserted
-     union all
-     select ${conversationColumns} from conversations where tenant_id = ? and channel = ? and line_id = ? and contact = ? and not exists (select 1 from inserted)`,
-    [...values, ...keyValues],
-  );
-  if (row) return refOf(row);
-  // Inserted by another session after this statement began: a new statement sees it.
-  const [found] = await conn.execute<ConversationRow[]>(
-    `select ${conversationColumns} from conversations where tenant_id = ? and channel = ? and line_id = ? and contact = ?`,
-    keyValues,
-  );
-  return refOf(found);
+  // of it every time).
+  const row = await insertOrSelect<ConversationRow>(sqlOf(em), {
+    insert: `${insert} on conflict (tenant_id, channel, line_id, contact) do nothing`,
+    insertParams: values,
+    returning: conversationColumns,
+    select: `select ${conversationColumns} from conversations where tenant_id = ? and channel = ? and line_id = ? and contact = ?`,
+    selectParams: [key.tenantId, key.channel, key.lineId, key.contact],
+  });
+  return refOf(row!);
 }
 
 /** A customer's message, as the inbound handler records it on the conversation it belongs to. */
