@@ -10,8 +10,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
  * It is a GCRA (a token bucket held as one timestamp): `line_rate_buckets.next_slot_at` is the line's next
  * free slot. Taking n slots is one upsert that pushes it n spacings on and returns where the first slot
  * was, so slots are handed out in order, exactly `spacing` apart, to any number of processes; the caller
- * then sleeps until its slot and sends. The pair rate works the same on the conversation row, with a burst
- * tolerance. Waits are computed by the database and handed back as durations, so workers' clocks never
+ * then sleeps until its slot and sends. The pair rate works the same on the recipient's row of
+ * `pair_rate_slots` (one per line and recipient, whether or not they have a conversation on that line), with a
+ * burst tolerance. Waits are computed by the database and handed back as durations, so workers' clocks never
  * matter. The schedule runs at `headroom` of the configured rate, because the provider counts arrivals and
  * arrivals jitter around their slots.
  *
@@ -145,10 +146,10 @@ export class RateGovernor {
     const spacing = `(1.0 / ((select rate_per_second from whatsapp_lines where id = b.line_id) * ?::float8 * (case when b.slowdown_until > statement_timestamp() then b.slowdown else 1 end)))`;
     const pairCte = req.contact
       ? `, pair as (
-          update conversations c set pair_next_slot_at = greatest(coalesce(c.pair_next_slot_at, statement_timestamp()), statement_timestamp()) + make_interval(secs => ?::float8 / 1000)
-          from whatsapp_lines l
-          where l.phone_number_id = ? and c.tenant_id = l.tenant_id and c.channel = 'whatsapp' and c.line_id = l.id and c.contact = ?
-          returning greatest(0, extract(epoch from c.pair_next_slot_at - clock_timestamp()) * 1000 - ?::float8)::float8 as wait_ms)`
+          insert into pair_rate_slots as p (line_id, contact, next_slot_at)
+          select l.id, ?, statement_timestamp() + make_interval(secs => ?::float8 / 1000) from whatsapp_lines l where l.phone_number_id = ?
+          on conflict (line_id, contact) do update set next_slot_at = greatest(p.next_slot_at, statement_timestamp()) + make_interval(secs => ?::float8 / 1000)
+          returning greatest(0, extract(epoch from p.next_slot_at - clock_timestamp()) * 1000 - ?::float8)::float8 as wait_ms)`
       : '';
     const rows = await this.conn().execute<Array<{ end_ms: number; spacing_ms: number; rate: number; pair_wait_ms: number | null }>>(
       `with line as (
@@ -166,7 +167,7 @@ export class RateGovernor {
         count,
         headroom,
         headroom,
-        ...(req.contact ? [pairIntervalMs, req.phoneNumberId, req.contact, pairIntervalMs * pairBurst] : []),
+        ...(req.contact ? [req.contact, pairIntervalMs, req.phoneNumberId, pairIntervalMs, pairIntervalMs * pairBurst] : []),
       ],
     );
     const row = rows[0];
@@ -181,8 +182,8 @@ export class RateGovernor {
   async backlogMs(req: { phoneNumberId: string; contact: string }): Promise<number> {
     const rows = await this.conn().execute<Array<{ line_ms: number | null; pair_ms: number | null }>>(
       `select (select extract(epoch from b.next_slot_at - clock_timestamp()) * 1000 from line_rate_buckets b where b.line_id = l.id)::float8 as line_ms,
-         (select extract(epoch from c.pair_next_slot_at - clock_timestamp()) * 1000 - ?::float8 from conversations c
-           where c.tenant_id = l.tenant_id and c.channel = 'whatsapp' and c.line_id = l.id and c.contact = ?)::float8 as pair_ms
+         (select extract(epoch from p.next_slot_at - clock_timestamp()) * 1000 - ?::float8 from pair_rate_slots p
+           where p.line_id = l.id and p.contact = ?)::float8 as pair_ms
        from whatsapp_lines l where l.phone_number_id = ?`,
       [this.options.pairIntervalMs * this.options.pairBurst, req.contact, req.phoneNumberId],
     );
@@ -310,10 +311,10 @@ export class RateGovernor {
       // schedule's next time is that far ahead plus the burst tolerance.
       const nextAtMs = Math.max(req.retryAfterMs ?? 0, pairIntervalMs) + pairIntervalMs * (pairBurst - 1);
       await this.conn().execute(
-        `update conversations c set pair_next_slot_at = greatest(coalesce(c.pair_next_slot_at, statement_timestamp()), statement_timestamp() + make_interval(secs => ?::float8 / 1000))
-         from whatsapp_lines l
-         where l.phone_number_id = ? and c.tenant_id = l.tenant_id and c.channel = 'whatsapp' and c.line_id = l.id and c.contact = ?`,
-        [nextAtMs, req.phoneNumberId, req.contact],
+        `insert into pair_rate_slots as p (line_id, contact, next_slot_at)
+         select l.id, ?, statement_timestamp() + make_interval(secs => ?::float8 / 1000) from whatsapp_lines l where l.phone_number_id = ?
+         on conflict (line_id, contact) do update set next_slot_at = greatest(p.next_slot_at, excluded.next_slot_at)`,
+        [req.contact, nextAtMs, req.phoneNumberId],
       );
       return;
     }

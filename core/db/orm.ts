@@ -19,6 +19,7 @@ import { Migration0016AttemptCalls } from './migrations/0016-attempt-calls';
 import { Migration0017ReplyRoute } from './migrations/0017-reply-route';
 import { Migration0018SmsChannel } from './migrations/0018-sms-channel';
 import { Migration0019ReplyLine } from './migrations/0019-reply-line';
+import { Migration0020PairRateSlots } from './migrations/0020-pair-rate-slots';
 
 const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -39,6 +40,7 @@ const migrationsList = [
   { name: '0017-reply-route', class: Migration0017ReplyRoute },
   { name: '0018-sms-channel', class: Migration0018SmsChannel },
   { name: '0019-reply-line', class: Migration0019ReplyLine },
+  { name: '0020-pair-rate-slots', class: Migration0020PairRateSlots },
 ];
 
 export type Orm = MikroORM;

@@ -158,6 +158,30 @@ describe('the per-line send governor', () => {
     expect(performance.now() - t).toBeLessThan(100);
   });
 
+  it('holds a recipient to the pair rate on a line they have no conversation on (their reply line, a fallback line)', async () => {
+    const line = await newLine(80);
+    const contact = '972500000126';
+    const governor = new RateGovernor(stack.orm, { pairIntervalMs: 300, pairBurst: 2 });
+    const started = performance.now();
+    const at: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await governor.waitForTurn({ phoneNumberId: line.phoneNumberId, contact });
+      at.push(performance.now() - started);
+    }
+    expect(at[1]).toBeLessThan(100);
+    for (const i of [2, 3]) expect(at[i]).toBeGreaterThan(300 * (i - 1) - 30);
+    expect(await governor.backlogMs({ phoneNumberId: line.phoneNumberId, contact })).toBeGreaterThan(0);
+    const [conversations] = await stack.orm.em
+      .getConnection()
+      .execute<Array<{ n: string }>>(`select count(*) as n from conversations where line_id = ? and contact = ?`, [line.id, contact]);
+    expect(Number(conversations.n)).toBe(0);
+
+    // A pair-rate error from the provider holds the recipient back there too.
+    const other = '972500000127';
+    await governor.rateLimited({ phoneNumberId: line.phoneNumberId, contact: other, code: 131056 });
+    expect((await governor.reserve({ phoneNumberId: line.phoneNumberId, contact: other }))!.pairWaitMs).toBeGreaterThan(200);
+  });
+
   it('slows a line down after a throughput error, and holds a recipient back after a pair-rate error', async () => {
     const line = await newLine(100);
     const governor = new RateGovernor(stack.orm);
