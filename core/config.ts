@@ -65,6 +65,8 @@ const envSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_SIMULATOR: z.enum(['true', 'false']).optional(),
   OPENAI_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3902),
+  SMS_SIMULATOR: z.enum(['true', 'false']).optional(),
+  SMS_SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3903),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_MODEL: z.string().min(1).default('gpt-4.1-mini'),
   OPENAI_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
@@ -125,6 +127,8 @@ export interface Config {
   whatsappSimulator: { enabled: boolean; port: number };
   /** Likewise the OpenAI-compatible simulator, when no AI provider is configured for the installation. */
   openaiSimulator: { enabled: boolean; port: number };
+  /** And the SMS (Twilio-compatible) simulator, which an account's SMS settings can point at. */
+  smsSimulator: { enabled: boolean; port: number };
   /**
    * `fallback` is the installation-wide AI provider (OPENAI_BASE_URL / OPENAI_API_KEY), used by tenants that
    * configured none of their own; null when neither variable is set. See core/ai/providers.ts.
@@ -208,6 +212,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     whatsappSimulator: {
       enabled: e.WHATSAPP_SIMULATOR ? e.WHATSAPP_SIMULATOR === 'true' : !env.WHATSAPP_GRAPH_URL && e.NODE_ENV !== 'production',
       port: e.WHATSAPP_SIMULATOR_PORT,
+    },
+    smsSimulator: {
+      enabled: e.SMS_SIMULATOR ? e.SMS_SIMULATOR === 'true' : e.NODE_ENV !== 'production',
+      port: e.SMS_SIMULATOR_PORT,
     },
     ai: {
       fallback:

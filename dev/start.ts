@@ -7,6 +7,7 @@ import { adminNotice, displayDatabaseUrl, prepareDatabase, prepareTemporal, wait
 import { assertPortFree, describeExit, spawnManaged, waitUntil, type ManagedProcess } from './supervise';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { resolveTemporalCli } from './tools';
+import { defaultSimulatorAccountSid, defaultSimulatorAuthToken } from './sms-simulator/main';
 import { defaultSimulatorAppId } from './whatsapp-simulator/onboarding';
 
 /**
@@ -93,6 +94,7 @@ interface RunningStack {
   adminLines: string[];
   simulator?: RunningSimulator;
   aiSimulator?: { baseUrl: string; apiKey: string };
+  smsSimulator?: RunningSmsSimulator;
 }
 
 async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
@@ -111,6 +113,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
   if (config.temporalMetricsPort > 0) await assertPortFree(config.temporalMetricsPort, '0.0.0.0', "Temporal SDK's metrics", 'TEMPORAL_METRICS_PORT');
   if (config.openaiSimulator.enabled) await assertPortFree(config.openaiSimulator.port, '127.0.0.1', 'OpenAI simulator', 'OPENAI_SIMULATOR_PORT');
   if (config.whatsappSimulator.enabled) await assertPortFree(config.whatsappSimulator.port, '127.0.0.1', 'WhatsApp simulator', 'WHATSAPP_SIMULATOR_PORT');
+  if (config.smsSimulator.enabled) await assertPortFree(config.smsSimulator.port, '127.0.0.1', 'SMS simulator', 'SMS_SIMULATOR_PORT');
 
   let databaseUrl: string;
   let databaseDisplay: string;
@@ -170,6 +173,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
   const apiBase = `http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${config.port}`;
   const simulator = config.whatsappSimulator.enabled ? await startSimulator(config, apiBase, logsDir, stack) : undefined;
   const aiSimulator = config.openaiSimulator.enabled ? await startOpenAiSimulator(config, logsDir, stack) : undefined;
+  const smsSimulator = config.smsSimulator.enabled ? await startSmsSimulator(config, logsDir, stack) : undefined;
 
   say('Starting the API and the worker ...');
   const env: NodeJS.ProcessEnv = {
@@ -204,6 +208,7 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
     adminLines: adminNotice(admin),
     simulator,
     aiSimulator,
+    smsSimulator,
   };
 }
 
@@ -223,6 +228,38 @@ async function startOpenAiSimulator(config: Config, logsDir: string, stack: Stac
     process: sim,
   });
   return { baseUrl: `${url}/v1`, apiKey };
+}
+
+interface RunningSmsSimulator {
+  url: string;
+  accountSid: string;
+  authToken: string;
+}
+
+/**
+ * The SMS simulator (Twilio's API and its signed status callbacks), so the SMS fallback can be tried without a
+ * provider: point an account's SMS settings at it with the printed account and token.
+ */
+async function startSmsSimulator(config: Config, logsDir: string, stack: Stack): Promise<RunningSmsSimulator> {
+  say(`Starting the SMS simulator (port ${config.smsSimulator.port}) ...`);
+  const sim = spawnManaged('SMS simulator', process.execPath, [path.join(distDir, 'dev', 'sms-simulator', 'main.js')], {
+    env: {
+      ...process.env,
+      SIM_PORT: String(config.smsSimulator.port),
+      SIM_HOST: '127.0.0.1',
+      SIM_ACCOUNT_SID: defaultSimulatorAccountSid,
+      SIM_AUTH_TOKEN: defaultSimulatorAuthToken,
+    },
+    logFile: path.join(logsDir, 'sms-simulator.log'),
+  });
+  stack.add(sim, LAYER.app);
+  const url = `http://127.0.0.1:${config.smsSimulator.port}`;
+  await waitUntil('The SMS simulator', async () => (await fetch(`${url}/_sim/messages`, { signal: AbortSignal.timeout(2000) })).ok, {
+    timeoutMs: 20_000,
+    signal: stack.signal,
+    process: sim,
+  });
+  return { url, accountSid: defaultSimulatorAccountSid, authToken: defaultSimulatorAuthToken };
 }
 
 interface RunningSimulator {
@@ -285,6 +322,13 @@ function printSummary(config: Config, up: RunningStack): void {
   }
   if (up.aiSimulator) {
     lines.push('', `  OpenAI simulator    ${up.aiSimulator.baseUrl} (OPENAI_SIMULATOR=false to turn it off; OPENAI_BASE_URL for a real provider)`);
+  }
+  if (up.smsSimulator) {
+    lines.push(
+      '',
+      `  SMS simulator       ${up.smsSimulator.url} (SMS_SIMULATOR=false to turn it off)`,
+      `    in Settings → SMS fallback: base URL ${up.smsSimulator.url}, account ${up.smsSimulator.accountSid}, auth token ${up.smsSimulator.authToken}`,
+    );
   }
   if (up.adminLines.length) lines.push('', ...up.adminLines.map((l) => `  ${l}`));
   lines.push('', 'Press Ctrl-C to stop.', '');

@@ -115,11 +115,12 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
       TEMPORAL_UI_PORT: String(await stablePort()),
       WHATSAPP_SIMULATOR_PORT: String(await stablePort()),
       OPENAI_SIMULATOR_PORT: String(await stablePort()),
+      SMS_SIMULATOR_PORT: String(await stablePort()),
       WORKER_METRICS_PORT: String(await stablePort()),
       TEMPORAL_METRICS_PORT: String(await stablePort()),
       LOG_LEVEL: 'warn',
     };
-    for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL', 'WHATSAPP_GRAPH_URL', 'WHATSAPP_SIMULATOR', 'META_APP_SECRET', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'OPENAI_SIMULATOR']) delete env[name];
+    for (const name of ['ADMIN_PASSWORD', 'ADMIN_USERNAME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'JWT_SECRET', 'PUBLIC_URL', 'WHATSAPP_GRAPH_URL', 'WHATSAPP_SIMULATOR', 'META_APP_SECRET', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'OPENAI_SIMULATOR', 'SMS_SIMULATOR']) delete env[name];
   }, 60_000);
 
   afterAll(async () => {
@@ -163,6 +164,20 @@ describe('npm start (dev/start.js) on embedded defaults', () => {
     const generated = await fetch(`${apiUrl}/api/flows/generate`, { method: 'POST', headers: { cookie }, body: form });
     expect(generated.status).toBe(200);
     expect(((await generated.json()) as { nodeCount: number }).nodeCount).toBeGreaterThan(1);
+
+    // And the SMS simulator, which takes a Twilio send with the account and token it prints.
+    const smsUrl = `http://127.0.0.1:${env.SMS_SIMULATOR_PORT}`;
+    const printedSms = /SMS simulator\s+(\S+) [^\n]*\n\s+in Settings → SMS fallback: base URL \S+, account (\S+), auth token (\S+)/.exec(first.output);
+    expect(printedSms?.[1]).toBe(smsUrl);
+    const [, , accountSid, authToken] = printedSms!;
+    const sms = await fetch(`${smsUrl}/2010-04-01/Accounts/${accountSid}/Messages.json`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ To: '+972501234567', From: '+15550001111', Body: 'hello' }).toString(),
+    });
+    expect(sms.status).toBe(201);
+    const accepted = (await (await fetch(`${smsUrl}/_sim/messages?to=%2B972501234567`)).json()) as Array<{ body: string }>;
+    expect(accepted.map((m) => m.body)).toEqual(['hello']);
   }, 60_000);
 
   it('stops everything on Ctrl-C and exits 0', async () => {
