@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { getVersion, latestPublishedVersion, activePublishedFlows } from '../../core/flows/repository';
+import { hideSecrets } from '../../core/flows/secrets';
 import type { InboundMessage, LoadedFlow } from '../../core/journey/types';
 
 /** Which inbound trigger a message fires: a keyword match wins over a catch-all. */
@@ -32,7 +33,8 @@ export function flowActivities(deps: { orm: MikroORM }) {
           'flow_missing',
         );
       }
-      return flow as LoadedFlow;
+      // A journey has no use for its triggers' secrets, and what it is given is kept in its Temporal history.
+      return hideSecrets(flow as LoadedFlow);
     },
 
     async matchInboundTrigger(input: { tenantId: string; lineId: string; message: InboundMessage }): Promise<{ flowId: string; version: number; graph: LoadedFlow['graph'] } | null> {
@@ -46,7 +48,7 @@ export function flowActivities(deps: { orm: MikroORM }) {
         if (rank > 0 && (!winner || score > winner.rank)) winner = { flowId: f.flowId, version: f.version, graph: f.graph as LoadedFlow['graph'], rank: score };
       }
       // The graph comes along: the journey starts the flow without loading it again.
-      return winner && { flowId: winner.flowId, version: winner.version, graph: winner.graph };
+      return winner && { flowId: winner.flowId, version: winner.version, graph: hideSecrets(winner.graph) };
     },
   };
 }

@@ -9,6 +9,7 @@ import { drawflowDocument, fromDrawflow, toDrawflow } from '../../core/flow/draw
 import { flowEdge, flowGraph, type FlowGraph } from '../../core/flow/schema';
 import { issueMessages, upgradeFlowGraph } from '../../core/flow/upgrade';
 import { fixFlowShapes } from '../../core/flows/fix-shay';
+import { HIDDEN_SECRET, hideSecrets, keepStoredSecrets } from '../../core/flows/secrets';
 import { assertStatusAllowed, createFlow, deleteFlow, findFlowForTenant, listVersions, publishDraft, type VersionSummary } from '../../core/flows/repository';
 import type { Principal } from '../middleware/auth';
 import type { ApiDeps } from '../deps';
@@ -98,6 +99,12 @@ function graphFromBody(body: { graph?: FlowGraph; drawflowData?: unknown }): Flo
   }
 }
 
+const secretsNote =
+  "Trigger secrets (the outbound trigger's legacyToken; an API trigger's auth key, password, token or secret) are write-only: " +
+  `a flow read back shows \`${HIDDEN_SECRET}\` in their place, and a graph saved with that value keeps the node's stored secret (a 400 when there is none to keep, e.g. a new flow from an export).`;
+
+const withSecrets = (graph: FlowGraph | undefined, stored: unknown): FlowGraph | undefined => (graph === undefined ? undefined : keepStoredSecrets(graph, stored));
+
 function summary(flow: Flow): z.infer<typeof flowSummary> {
   return {
     id: flow.id,
@@ -113,11 +120,15 @@ function summary(flow: Flow): z.infer<typeof flowSummary> {
   };
 }
 
-/** Both forms of a stored graph. One stored before a shape change is shown upgraded (fix-shay stores that). */
+/**
+ * Both forms of a stored graph, its trigger secrets hidden (core/flows/secrets.ts). One stored before a shape
+ * change is shown upgraded (fix-shay stores that).
+ */
 function bothForms(stored: unknown): { graph: FlowGraph; drawflowData: ReturnType<typeof toDrawflow> | null } {
   const result = upgradeFlowGraph(stored);
-  if (result.ok) return { graph: result.graph, drawflowData: toDrawflow(result.graph) };
-  return { graph: stored as FlowGraph, drawflowData: null };
+  if (!result.ok) return { graph: hideSecrets(stored as FlowGraph), drawflowData: null };
+  const graph = hideSecrets(result.graph);
+  return { graph, drawflowData: toDrawflow(graph) };
 }
 
 const detail = (flow: Flow) => ({ ...summary(flow), ...bothForms(flow.draft) });
@@ -170,7 +181,7 @@ export function flowRoutes(_deps: ApiDeps) {
       tag,
       summary: 'Create a flow',
       description:
-        'Send the graph as `graph` (our format) or `drawflowData` (the Drawflow editor document). A graph with an unknown node type or an edge to a missing node is a 400 naming the node.',
+        `Send the graph as \`graph\` (our format) or \`drawflowData\` (the Drawflow editor document). A graph with an unknown node type or an edge to a missing node is a 400 naming the node. ${secretsNote}`,
       auth: 'user',
       body: createBody,
       responses: { 201: { description: 'Created', schema: flowDetail } },
@@ -182,7 +193,7 @@ export function flowRoutes(_deps: ApiDeps) {
           name: body.name,
           description: body.description ?? null,
           status: body.status,
-          graph: graphFromBody(body),
+          graph: withSecrets(graphFromBody(body), undefined),
         });
         ctx.status = 201;
         return detail(flow);
@@ -218,6 +229,7 @@ export function flowRoutes(_deps: ApiDeps) {
       path: '/api/flows/:id',
       tag,
       summary: 'Flow details, with the draft as graph and as drawflowData',
+      description: secretsNote,
       auth: 'user',
       params: idParams,
       responses: { 200: { description: 'The flow', schema: flowDetail }, 404: { description: 'No such flow in your tenant' } },
@@ -230,7 +242,7 @@ export function flowRoutes(_deps: ApiDeps) {
       path: '/api/flows/:id',
       tag,
       summary: 'Update a flow: name, description, status, or the draft',
-      description: 'Setting status `active` needs a published version; new journeys then run the newest one. Published versions never change.',
+      description: `Setting status \`active\` needs a published version; new journeys then run the newest one. Published versions never change. ${secretsNote}`,
       auth: 'user',
       params: idParams,
       body: updateBody,
@@ -238,7 +250,7 @@ export function flowRoutes(_deps: ApiDeps) {
       async handler(ctx, { params, body, principal }) {
         const em: EntityManager = ctx.state.em;
         const flow = await findFlowInScope(em, principal!, params.id);
-        const graph = graphFromBody(body);
+        const graph = withSecrets(graphFromBody(body), flow.draft);
         if (body.status !== undefined) assertStatusAllowed(body.status, flow.latestVersion);
         if (body.name !== undefined) flow.name = body.name;
         if (body.description !== undefined) flow.description = body.description;

@@ -8,6 +8,7 @@ import type { NodeOf } from '../../core/flow/catalogue';
 import { newId } from '../../core/ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { PublishedFlow } from '../../core/flows/repository';
+import { hideSecrets } from '../../core/flows/secrets';
 import type { FlowTrigger, JourneyKey, LoadedFlow } from '../../core/journey/types';
 import { resolveTemplateReference } from '../../core/templates/resolve';
 import { passesLegacyAuth } from '../../core/triggers/legacy-auth';
@@ -52,7 +53,12 @@ function idIn(data: Record<string, unknown>, field: string): string | undefined 
 const leadResponse = z.object({ success: z.literal(true), message: z.string(), variables: z.array(z.string()), journeyId: z.string() });
 
 /** The version the trigger pins goes with it: the journey starts without loading it again (one activity less). */
-const journeyFlow = (published: PublishedFlow): LoadedFlow => ({ flowId: published.flowId, version: published.version, graph: published.graph as LoadedFlow['graph'] });
+/** The flow a journey is started with; without its triggers' secrets, which would otherwise sit in the journey's Temporal history. */
+const journeyFlow = (published: PublishedFlow): LoadedFlow => ({
+  flowId: published.flowId,
+  version: published.version,
+  graph: hideSecrets(published.graph as LoadedFlow['graph']),
+});
 
 /** How long a trigger waits for Temporal: unreachable, the client would keep retrying for about 20 s. */
 const START_TIMEOUT_MS = 5_000;

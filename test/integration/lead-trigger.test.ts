@@ -3,6 +3,7 @@ import { openJourneyStack, eventually, type JourneyStack } from '../support/jour
 import { apiTokenFor, signedInAccount } from '../support/accounts';
 import { journeyWorkflowId } from '../../core/temporal/workflow-ids';
 import type { JourneyState } from '../../core/journey/types';
+import { HIDDEN_SECRET } from '../../core/flows/secrets';
 
 let js: JourneyStack;
 beforeAll(async () => {
@@ -103,5 +104,67 @@ describe('POST /api/webhook/flow/{flowId}/lead', () => {
     const res = await js.stack.http().get(`/api/webhook/flow/${flowId}`).query({ phone, name: 'Query Person' });
     expect(res.status).toBe(200);
     expect(await variablesOf(phone)).toMatchObject({ customerName: 'Query Person' });
+  });
+});
+
+describe("a flow's trigger secrets", () => {
+  it('are never read back, and a graph saved back as read keeps them', async () => {
+    const secret = 'YOUR_HMAC_SECRET_456';
+    const flowId = await leadFlow({ mode: 'hmac', secret });
+    const agent = js.owner.agent;
+    const read = await agent.get(`/api/flows/${flowId}`);
+    expect(read.status).toBe(200);
+    expect(read.body.graph.nodes[0].data.auth).toEqual({ mode: 'hmac', secret: HIDDEN_SECRET, header: 'X-Signature-256' });
+    for (const res of [read, await agent.get(`/api/flows/${flowId}/versions?include=graph`), await agent.get(`/api/flows/${flowId}/versions/1`)]) {
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body)).not.toContain(secret);
+    }
+
+    // Saved back as read (graph, or the Drawflow export) and published again: the stored secret still opens the trigger.
+    expect((await agent.put(`/api/flows/${flowId}`).send({ graph: read.body.graph })).status).toBe(200);
+    expect((await agent.put(`/api/flows/${flowId}`).send({ drawflowData: read.body.drawflowData })).status).toBe(200);
+    expect((await agent.post(`/api/flows/${flowId}/versions`)).status).toBe(201);
+    const phone = newPhone();
+    const body = JSON.stringify({ phone: `+${phone}`, name: 'Kept' });
+    const signature = createHmac('sha256', secret).update(body).digest('hex');
+    expect((await lead(flowId, {}).set('X-Signature-256', signature).send(body)).status).toBe(200);
+    // Nor is it in the journey's Temporal history, which carries the flow the journey was started with.
+    expect(await variablesOf(phone)).toMatchObject({ customerName: 'Kept' });
+    const history = await js.stack.temporal.client.workflow
+      .getHandle(journeyWorkflowId({ tenantId: js.owner.user.tenantId, channel: 'whatsapp', lineId: js.line.id, contact: phone }))
+      .fetchHistory();
+    // Payloads come base64-encoded.
+    const historyText = JSON.stringify(history, (key, value: unknown) => (key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString() : value));
+    expect(historyText).toContain('trigger_api_lead');
+    expect(historyText).not.toContain(secret);
+    const hidden = createHmac('sha256', HIDDEN_SECRET).update(body).digest('hex');
+    expect((await lead(flowId, {}).set('X-Signature-256', hidden).send(body)).status).toBe(401);
+
+    // Another auth mode has no stored secret to keep, nor has a new flow made from the export.
+    const switched = structuredClone(read.body.graph);
+    switched.nodes[0].data.auth = { mode: 'basic', username: 'crm', password: HIDDEN_SECRET };
+    const refused = await agent.put(`/api/flows/${flowId}`).send({ graph: switched });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('Node "lead": its basic password is not shown when a flow is read (nor in an export); enter it again');
+    expect((await agent.get(`/api/flows/${flowId}`)).body.graph.nodes[0].data.auth.mode).toBe('hmac');
+    const copy = await agent.post('/api/flows').send({ name: 'Copy', drawflowData: read.body.drawflowData });
+    expect(copy.status).toBe(400);
+    expect(copy.body.error).toMatch(/hmac secret is not shown/);
+    // A new secret replaces the stored one.
+    const rotated = structuredClone(read.body.graph);
+    rotated.nodes[0].data.auth.secret = 'ROTATED_HMAC_SECRET_789';
+    expect((await agent.put(`/api/flows/${flowId}`).send({ graph: rotated })).status).toBe(200);
+    expect((await agent.post(`/api/flows/${flowId}/versions`)).status).toBe(201);
+    const resigned = createHmac('sha256', 'ROTATED_HMAC_SECRET_789').update(body).digest('hex');
+    expect((await lead(flowId, {}).set('X-Signature-256', resigned).send(body)).status).toBe(200);
+  });
+
+  it("hide the outbound trigger's legacy token too", async () => {
+    const token = 'flow-outbound-token-hidden-0123';
+    const graph = { nodes: [{ id: 'start', type: 'trigger_outbound', data: { legacyToken: token } }], edges: [] };
+    const created = await js.owner.agent.post('/api/flows').send({ name: 'Outbound with a token', graph });
+    expect(created.status).toBe(201);
+    expect(created.body.graph.nodes[0].data.legacyToken).toBe(HIDDEN_SECRET);
+    expect(JSON.stringify(created.body)).not.toContain(token);
   });
 });

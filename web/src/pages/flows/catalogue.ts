@@ -36,6 +36,8 @@ export interface NodeSpec {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const authModes = ['jwt', 'none', 'api_key', 'basic', 'bearer', 'hmac'] as const;
+/** The server never sends a saved secret back (core/flows/secrets.ts): it shows as bullets, and is kept unless replaced. */
+const authLabel = `Authentication (JSON; mode: ${authModes.join(', ')}; a saved key, password, token or secret shows as •••• and is kept unless you replace it)`;
 
 export const nodeSpecs: Record<NodeType, NodeSpec> = {
   trigger_inbound: {
@@ -53,7 +55,7 @@ export const nodeSpecs: Record<NodeType, NodeSpec> = {
     defaults: () => ({ auth: { mode: 'jwt' }, phoneField: 'phone', fieldMapping: {} }),
     fields: [
       { key: 'phoneField', label: 'Phone field', kind: 'text' },
-      { key: 'auth', label: `Authentication (JSON; mode: ${authModes.join(', ')})`, kind: 'json' },
+      { key: 'auth', label: authLabel, kind: 'json' },
       { key: 'fieldMapping', label: 'Field → variable (JSON)', kind: 'json' },
     ],
     summary: () => 'POST /api/webhook/flow/{id}/lead',
@@ -63,7 +65,7 @@ export const nodeSpecs: Record<NodeType, NodeSpec> = {
     defaults: () => ({ auth: { mode: 'jwt' }, phoneField: 'phone', fieldMapping: {} }),
     fields: [
       { key: 'phoneField', label: 'Phone field', kind: 'text' },
-      { key: 'auth', label: `Authentication (JSON; mode: ${authModes.join(', ')})`, kind: 'json' },
+      { key: 'auth', label: authLabel, kind: 'json' },
       { key: 'fieldMapping', label: 'Field → variable (JSON)', kind: 'json' },
     ],
     summary: () => 'POST /api/webhook/flow/{id}',
