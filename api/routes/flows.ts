@@ -2,6 +2,7 @@ import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ZodError, z } from 'zod';
 import { findTenantLine } from '../../core/channels/lines';
+import { secretBoxFor, type SecretBox } from '../../core/crypto/secret-box';
 import { Flow, FlowVersion, flowStatuses } from '../../core/db/entities';
 import { AppError, notFound } from '../../core/errors';
 import { flowNode } from '../../core/flow/catalogue';
@@ -9,7 +10,7 @@ import { drawflowDocument, fromDrawflow, toDrawflow } from '../../core/flow/draw
 import { flowEdge, flowGraph, type FlowGraph } from '../../core/flow/schema';
 import { issueMessages, upgradeFlowGraph } from '../../core/flow/upgrade';
 import { fixFlowShapes } from '../../core/flows/fix-shay';
-import { HIDDEN_SECRET, hideSecrets, keepStoredSecrets } from '../../core/flows/secrets';
+import { HIDDEN_SECRET, hideSecrets, storableSecrets } from '../../core/flows/secrets';
 import { assertStatusAllowed, createFlow, deleteFlow, findFlowForTenant, listVersions, publishDraft, type VersionSummary } from '../../core/flows/repository';
 import type { Principal } from '../middleware/auth';
 import type { ApiDeps } from '../deps';
@@ -101,9 +102,11 @@ function graphFromBody(body: { graph?: FlowGraph; drawflowData?: unknown }): Flo
 
 const secretsNote =
   "Trigger secrets (the outbound trigger's legacyToken; an API trigger's auth key, password, token or secret) are write-only: " +
-  `a flow read back shows \`${HIDDEN_SECRET}\` in their place, and a graph saved with that value keeps the node's stored secret (a 400 when there is none to keep, e.g. a new flow from an export).`;
+  `a flow read back shows \`${HIDDEN_SECRET}\` in their place, and a graph saved with that value keeps the node's stored secret (a 400 when there is none to keep, e.g. a new flow from an export). ` +
+  'They are stored encrypted.';
 
-const withSecrets = (graph: FlowGraph | undefined, stored: unknown): FlowGraph | undefined => (graph === undefined ? undefined : keepStoredSecrets(graph, stored));
+const withSecrets = (graph: FlowGraph | undefined, stored: unknown, box: SecretBox): FlowGraph | undefined =>
+  graph === undefined ? undefined : storableSecrets(graph, stored, box);
 
 function summary(flow: Flow): z.infer<typeof flowSummary> {
   return {
@@ -143,8 +146,9 @@ function versionOut(v: VersionSummary) {
   };
 }
 
-export function flowRoutes(_deps: ApiDeps) {
+export function flowRoutes(deps: ApiDeps) {
   const tag = 'Flows';
+  const box = secretBoxFor(deps.config);
   return [
     route({
       method: 'get',
@@ -193,7 +197,7 @@ export function flowRoutes(_deps: ApiDeps) {
           name: body.name,
           description: body.description ?? null,
           status: body.status,
-          graph: withSecrets(graphFromBody(body), undefined),
+          graph: withSecrets(graphFromBody(body), undefined, box),
         });
         ctx.status = 201;
         return detail(flow);
@@ -250,7 +254,7 @@ export function flowRoutes(_deps: ApiDeps) {
       async handler(ctx, { params, body, principal }) {
         const em: EntityManager = ctx.state.em;
         const flow = await findFlowInScope(em, principal!, params.id);
-        const graph = withSecrets(graphFromBody(body), flow.draft);
+        const graph = withSecrets(graphFromBody(body), flow.draft, box);
         if (body.status !== undefined) assertStatusAllowed(body.status, flow.latestVersion);
         if (body.name !== undefined) flow.name = body.name;
         if (body.description !== undefined) flow.description = body.description;

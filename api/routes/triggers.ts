@@ -2,13 +2,14 @@ import { timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { secretBoxFor, type SecretBox } from '../../core/crypto/secret-box';
 import { User } from '../../core/db/entities';
 import { AppError, notFound } from '../../core/errors';
 import type { NodeOf } from '../../core/flow/catalogue';
 import { newId } from '../../core/ids';
 import { signalJourney } from '../../core/journey/signal';
 import type { PublishedFlow } from '../../core/flows/repository';
-import { hideSecrets } from '../../core/flows/secrets';
+import { hideSecrets, openedSecrets, openSecret } from '../../core/flows/secrets';
 import type { FlowTrigger, JourneyKey, LoadedFlow } from '../../core/journey/types';
 import { resolveTemplateReference } from '../../core/templates/resolve';
 import { passesLegacyAuth } from '../../core/triggers/legacy-auth';
@@ -76,6 +77,7 @@ async function startJourney(deps: ApiDeps, key: JourneyKey, trigger: FlowTrigger
 }
 
 export function triggerRoutes(deps: ApiDeps) {
+  const box = secretBoxFor(deps.config);
   const perTenant = rateLimit({
     orm: deps.orm,
     name: 'outbound',
@@ -100,7 +102,7 @@ export function triggerRoutes(deps: ApiDeps) {
         'Rate limit: 30 requests / min. ' +
         'Auth: the API JWT, or (legacy) the flow\'s outbound token set on its Outbound Trigger node, as `Authorization: Bearer <token>`.',
       auth: 'user',
-      fallbackAuth: (ctx) => outboundTokenPrincipal(ctx),
+      fallbackAuth: (ctx) => outboundTokenPrincipal(ctx, box),
       before: [perTenant],
       body: outboundBody,
       responses: {
@@ -108,7 +110,7 @@ export function triggerRoutes(deps: ApiDeps) {
         400: { description: 'The flow is not active, has no Outbound Trigger node, no line is configured, or the template (group) has nothing APPROVED' },
         404: { description: 'No such flow, line, template or template group in your account' },
         429: { description: 'More than 30 triggers in a minute' },
-        503: { description: 'The journey engine is unavailable' },
+        503: { description: "The journey engine is unavailable, or the flow's legacy token cannot be read (ENCRYPTION_KEY changed since it was saved)" },
       },
       async handler(ctx, { body, principal }) {
         const em: EntityManager = ctx.state.em;
@@ -174,10 +176,11 @@ export function triggerRoutes(deps: ApiDeps) {
             200: { description: 'The lead started the flow', schema: leadResponse },
             401: { description: 'Missing or wrong credentials for this flow' },
             404: { description: 'No such flow' },
+            503: { description: "The journey engine is unavailable, or the flow's trigger secret cannot be read (ENCRYPTION_KEY changed since it was saved)" },
           },
           async handler(ctx, { params, body, query }) {
             const fields = (method === 'post' ? body : query) as Record<string, unknown>;
-            return leadTrigger(ctx, deps, kind, params.flowId, fields);
+            return leadTrigger(ctx, deps, box, kind, params.flowId, fields);
           },
         }),
       );
@@ -189,7 +192,7 @@ export function triggerRoutes(deps: ApiDeps) {
  * The legacy outbound token of the seed: `Authorization: Bearer <token>` where the token is the one set on
  * the flow's Outbound Trigger node. It stands for the flow's creator, and opens this one flow only.
  */
-async function outboundTokenPrincipal(ctx: Context): Promise<Principal | undefined> {
+async function outboundTokenPrincipal(ctx: Context, box: SecretBox): Promise<Principal | undefined> {
   const token = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
   const flowId = (ctx.request.body as { flowId?: unknown } | undefined)?.flowId;
   if (!token || typeof flowId !== 'string' || !/^[0-9a-f-]{36}$/i.test(flowId)) return undefined;
@@ -198,7 +201,7 @@ async function outboundTokenPrincipal(ctx: Context): Promise<Principal | undefin
   const published = flow && (await latestPublished(em, flow));
   const node = published?.graph.nodes.find((n) => n.type === 'trigger_outbound') as NodeOf<'trigger_outbound'> | undefined;
   const expected = node?.data.legacyToken;
-  if (!flow || !expected || !sameSecret(token, expected)) return undefined;
+  if (!flow || !expected || !sameSecret(token, openSecret(expected, box))) return undefined;
   const user = (flow.createdBy && (await em.findOne(User, { id: flow.createdBy, disabled: false }))) || (await em.findOne(User, { tenantId: flow.tenantId, role: 'owner', disabled: false }));
   if (!user) return undefined;
   return { userId: user.id, tenantId: flow.tenantId, role: user.role, kind: 'flow_token', user };
@@ -210,7 +213,7 @@ const sameSecret = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-async function leadTrigger(ctx: Context, deps: ApiDeps, kind: 'lead' | 'generic', flowId: string, fields: Record<string, unknown>) {
+async function leadTrigger(ctx: Context, deps: ApiDeps, box: SecretBox, kind: 'lead' | 'generic', flowId: string, fields: Record<string, unknown>) {
   const em: EntityManager = ctx.state.em;
   const flow = await loadTriggerFlow(em, flowId);
   if (!flow) throw notFound('Flow');
@@ -221,7 +224,7 @@ async function leadTrigger(ctx: Context, deps: ApiDeps, kind: 'lead' | 'generic'
   const published = await triggerableFlow(em, flow, nodeTypes, kind === 'lead' ? 'API Lead Trigger' : 'API Trigger');
   const node = published.graph.nodes.find((n) => (nodeTypes as readonly string[]).includes(n.type)) as NodeOf<'trigger_api_lead' | 'trigger_api'>;
   if (!principal) {
-    const ok = passesLegacyAuth(node.data.auth, { header: (name) => ctx.get(name), rawBody: ctx.state.rawBody ?? Buffer.alloc(0) });
+    const ok = passesLegacyAuth(openedSecrets(node, box).auth, { header: (name) => ctx.get(name), rawBody: ctx.state.rawBody ?? Buffer.alloc(0) });
     if (!ok) {
       throw new AppError(
         'unauthenticated',

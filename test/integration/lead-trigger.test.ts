@@ -119,6 +119,17 @@ describe("a flow's trigger secrets", () => {
       expect(res.status).toBe(200);
       expect(JSON.stringify(res.body)).not.toContain(secret);
     }
+    // Stored sealed, in the draft and in the version published from it.
+    const [stored] = await js.stack.orm.em
+      .getConnection()
+      .execute<Array<{ draft: string; version: string }>>(
+        `select f.draft::text as draft, v.graph::text as version from flows f join flow_versions v on v.flow_id = f.id and v.version = 1 where f.id = ?`,
+        [flowId],
+      );
+    for (const text of [stored.draft, stored.version]) {
+      expect(text).not.toContain(secret);
+      expect(text).toMatch(/"secret": "sealed:v1:[0-9a-f]{8}:/);
+    }
 
     // Saved back as read (graph, or the Drawflow export) and published again: the stored secret still opens the trigger.
     expect((await agent.put(`/api/flows/${flowId}`).send({ graph: read.body.graph })).status).toBe(200);
@@ -157,6 +168,18 @@ describe("a flow's trigger secrets", () => {
     expect((await agent.post(`/api/flows/${flowId}/versions`)).status).toBe(201);
     const resigned = createHmac('sha256', 'ROTATED_HMAC_SECRET_789').update(body).digest('hex');
     expect((await lead(flowId, {}).set('X-Signature-256', resigned).send(body)).status).toBe(200);
+  });
+
+  it('refuse the trigger with a 503 that says why when a stored secret cannot be opened (ENCRYPTION_KEY changed)', async () => {
+    const flowId = await leadFlow({ mode: 'bearer', token: 'static-token-456' });
+    // As if sealed with a key this installation does not have (versions cannot change: the draft, published again).
+    await js.stack.orm.em
+      .getConnection()
+      .execute(`update flows set draft = jsonb_set(draft, '{nodes,0,data,auth,token}', '"sealed:v1:0badc0de:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"') where id = ?`, [flowId]);
+    expect((await js.owner.agent.post(`/api/flows/${flowId}/versions`)).status).toBe(201);
+    const res = await lead(flowId, {}).set('Authorization', 'Bearer static-token-456').send({ phone: newPhone() });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatch(/trigger secret cannot be read .*ENCRYPTION_KEY/);
   });
 
   it("hide the outbound trigger's legacy token too", async () => {
