@@ -182,12 +182,28 @@ describe("a flow's trigger secrets", () => {
     expect(res.body.error).toMatch(/trigger secret cannot be read .*ENCRYPTION_KEY/);
   });
 
-  it("hide the outbound trigger's legacy token too", async () => {
-    const token = 'flow-outbound-token-hidden-0123';
-    const graph = { nodes: [{ id: 'start', type: 'trigger_outbound', data: { legacyToken: token } }], edges: [] };
+  it("hide the outbound trigger's legacy token too, which still opens the trigger at its longest", async () => {
+    // 200 characters, the most a token may have: sealed, it is longer, and the flow must still publish.
+    const token = `flow-outbound-token-${'x'.repeat(180)}`;
+    const graph = {
+      nodes: [
+        { id: 'start', type: 'trigger_outbound', data: { legacyToken: token } },
+        { id: 'hold', type: 'wait', data: { mode: 'reply', timeoutSeconds: 3600 } },
+      ],
+      edges: [{ source: 'start', target: 'hold' }],
+    };
     const created = await js.owner.agent.post('/api/flows').send({ name: 'Outbound with a token', graph });
     expect(created.status).toBe(201);
     expect(created.body.graph.nodes[0].data.legacyToken).toBe(HIDDEN_SECRET);
     expect(JSON.stringify(created.body)).not.toContain(token);
+    expect((await js.owner.agent.post('/api/flows').send({ name: 'Too long', graph: { nodes: [{ id: 's', type: 'trigger_outbound', data: { legacyToken: `${token}y` } }] } })).status).toBe(400);
+
+    const flowId = created.body.id;
+    expect((await js.owner.agent.post(`/api/flows/${flowId}/versions`)).status).toBe(201);
+    expect((await js.owner.agent.put(`/api/flows/${flowId}`).send({ status: 'active' })).status).toBe(200);
+    const start = (bearer: string) =>
+      js.stack.http().post('/api/webhook/outbound').set('Authorization', `Bearer ${bearer}`).send({ phone: `+${newPhone()}`, flowId, templateName: 'hello_utility' });
+    expect((await start(token)).status).toBe(200);
+    expect((await start(`${token.slice(0, -1)}z`)).status).toBe(401);
   });
 });

@@ -13,8 +13,15 @@ export const triggerOutbound = nodeSchema(
   'trigger_outbound',
   z
     .object({
-      /** The legacy per-flow outbound token (`Authorization: Bearer <token>`); the API JWT is preferred. */
-      legacyToken: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
+      /**
+       * The legacy per-flow outbound token (`Authorization: Bearer <token>`); the API JWT is preferred. Stored
+       * sealed (core/flows/secrets.ts), which makes it longer than the 200 characters a token may have.
+       */
+      legacyToken: z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .refine((v) => v.length <= 200 || v.startsWith('sealed:v1:'), 'must be at most 200 characters')
+        .optional(),
     })
     .default({}),
 );
