@@ -212,20 +212,39 @@ async function bringUp(config: Config, stack: Stack): Promise<RunningStack> {
   };
 }
 
+/**
+ * Starts one of the simulators (dev/<dir>/main.js) on 127.0.0.1:`port` with its own SIM_* variables, and waits
+ * until `readyPath` answers. Returns its base URL.
+ */
+async function runSimulator(
+  name: string,
+  dir: string,
+  opts: { port: number; env: Record<string, string>; readyPath: string; logsDir: string; stack: Stack },
+): Promise<string> {
+  say(`Starting the ${name} (port ${opts.port}) ...`);
+  const sim = spawnManaged(name, process.execPath, [path.join(distDir, 'dev', dir, 'main.js')], {
+    env: { ...process.env, SIM_PORT: String(opts.port), SIM_HOST: '127.0.0.1', ...opts.env },
+    logFile: path.join(opts.logsDir, `${dir}.log`),
+  });
+  opts.stack.add(sim, LAYER.app);
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitUntil(`The ${name}`, async () => (await fetch(`${url}${opts.readyPath}`, { signal: AbortSignal.timeout(2000) })).ok, {
+    timeoutMs: 20_000,
+    signal: opts.stack.signal,
+    process: sim,
+  });
+  return url;
+}
+
 /** The OpenAI-compatible simulator: flow generation and embeddings answer offline, deterministically. */
 async function startOpenAiSimulator(config: Config, logsDir: string, stack: Stack): Promise<{ baseUrl: string; apiKey: string }> {
   const apiKey = 'flowbot-openai-simulator-key';
-  say(`Starting the OpenAI simulator (port ${config.openaiSimulator.port}) ...`);
-  const sim = spawnManaged('OpenAI simulator', process.execPath, [path.join(distDir, 'dev', 'openai-simulator', 'main.js')], {
-    env: { ...process.env, SIM_PORT: String(config.openaiSimulator.port), SIM_HOST: '127.0.0.1', SIM_API_KEYS: apiKey },
-    logFile: path.join(logsDir, 'openai-simulator.log'),
-  });
-  stack.add(sim, LAYER.app);
-  const url = `http://127.0.0.1:${config.openaiSimulator.port}`;
-  await waitUntil('The OpenAI simulator', async () => (await fetch(`${url}/_sim/requests`, { signal: AbortSignal.timeout(2000) })).ok, {
-    timeoutMs: 20_000,
-    signal: stack.signal,
-    process: sim,
+  const url = await runSimulator('OpenAI simulator', 'openai-simulator', {
+    port: config.openaiSimulator.port,
+    env: { SIM_API_KEYS: apiKey },
+    readyPath: '/_sim/requests',
+    logsDir,
+    stack,
   });
   return { baseUrl: `${url}/v1`, apiKey };
 }
@@ -241,23 +260,12 @@ interface RunningSmsSimulator {
  * provider: point an account's SMS settings at it with the printed account and token.
  */
 async function startSmsSimulator(config: Config, logsDir: string, stack: Stack): Promise<RunningSmsSimulator> {
-  say(`Starting the SMS simulator (port ${config.smsSimulator.port}) ...`);
-  const sim = spawnManaged('SMS simulator', process.execPath, [path.join(distDir, 'dev', 'sms-simulator', 'main.js')], {
-    env: {
-      ...process.env,
-      SIM_PORT: String(config.smsSimulator.port),
-      SIM_HOST: '127.0.0.1',
-      SIM_ACCOUNT_SID: defaultSimulatorAccountSid,
-      SIM_AUTH_TOKEN: defaultSimulatorAuthToken,
-    },
-    logFile: path.join(logsDir, 'sms-simulator.log'),
-  });
-  stack.add(sim, LAYER.app);
-  const url = `http://127.0.0.1:${config.smsSimulator.port}`;
-  await waitUntil('The SMS simulator', async () => (await fetch(`${url}/_sim/messages`, { signal: AbortSignal.timeout(2000) })).ok, {
-    timeoutMs: 20_000,
-    signal: stack.signal,
-    process: sim,
+  const url = await runSimulator('SMS simulator', 'sms-simulator', {
+    port: config.smsSimulator.port,
+    env: { SIM_ACCOUNT_SID: defaultSimulatorAccountSid, SIM_AUTH_TOKEN: defaultSimulatorAuthToken },
+    readyPath: '/_sim/messages',
+    logsDir,
+    stack,
   });
   return { url, accountSid: defaultSimulatorAccountSid, authToken: defaultSimulatorAuthToken };
 }
@@ -277,25 +285,12 @@ async function startSimulator(config: Config, apiBase: string, logsDir: string, 
   const appSecret = config.whatsapp.appSecret ?? 'flowbot-simulator-app-secret';
   const appId = config.whatsapp.appId ?? defaultSimulatorAppId;
   const accessToken = 'flowbot-simulator-token';
-  say(`Starting the WhatsApp simulator (port ${config.whatsappSimulator.port}) ...`);
-  const sim = spawnManaged('WhatsApp simulator', process.execPath, [path.join(distDir, 'dev', 'whatsapp-simulator', 'main.js')], {
-    env: {
-      ...process.env,
-      SIM_PORT: String(config.whatsappSimulator.port),
-      SIM_HOST: '127.0.0.1',
-      SIM_WEBHOOK_URL: `${apiBase}/api/webhook/whatsapp`,
-      SIM_APP_SECRET: appSecret,
-      SIM_APP_ID: appId,
-      SIM_ACCESS_TOKEN: accessToken,
-    },
-    logFile: path.join(logsDir, 'whatsapp-simulator.log'),
-  });
-  stack.add(sim, LAYER.app);
-  const url = `http://127.0.0.1:${config.whatsappSimulator.port}`;
-  await waitUntil('The WhatsApp simulator', async () => (await fetch(`${url}/_sim/settled`, { signal: AbortSignal.timeout(2000) })).ok, {
-    timeoutMs: 20_000,
-    signal: stack.signal,
-    process: sim,
+  const url = await runSimulator('WhatsApp simulator', 'whatsapp-simulator', {
+    port: config.whatsappSimulator.port,
+    env: { SIM_WEBHOOK_URL: `${apiBase}/api/webhook/whatsapp`, SIM_APP_SECRET: appSecret, SIM_APP_ID: appId, SIM_ACCESS_TOKEN: accessToken },
+    readyPath: '/_sim/settled',
+    logsDir,
+    stack,
   });
   return { url, appSecret, appId, accessToken };
 }
