@@ -53,8 +53,10 @@ function idIn(data: Record<string, unknown>, field: string): string | undefined 
 
 const leadResponse = z.object({ success: z.literal(true), message: z.string(), variables: z.array(z.string()), journeyId: z.string() });
 
-/** The version the trigger pins goes with it: the journey starts without loading it again (one activity less). */
-/** The flow a journey is started with; without its triggers' secrets, which would otherwise sit in the journey's Temporal history. */
+/**
+ * The version the trigger pins goes with it: the journey starts without loading it again (one activity less).
+ * Its triggers' secrets stay behind: the journey has no use for them, and they would sit in its Temporal history.
+ */
 const journeyFlow = (published: PublishedFlow): LoadedFlow => ({
   flowId: published.flowId,
   version: published.version,
