@@ -40,6 +40,17 @@ function busiestWindow(times: number[], windowMs: number): number {
   return most;
 }
 
+/** When each of `n` sends to one recipient got its turn, in ms from the first ask. */
+async function turnTimes(governor: RateGovernor, phoneNumberId: string, contact: string, n: number): Promise<number[]> {
+  const started = performance.now();
+  const at: number[] = [];
+  for (let i = 0; i < n; i++) {
+    await governor.waitForTurn({ phoneNumberId, contact });
+    at.push(performance.now() - started);
+  }
+  return at;
+}
+
 describe('the per-line send governor', () => {
   it('paces a line at its configured rate across two processes: never more in any second, and close to the rate', async () => {
     const line = await newLine(40);
@@ -142,12 +153,7 @@ describe('the per-line send governor', () => {
     const contact = '972500000123';
     await upsertConversation(stack.orm.em.fork(), { tenantId: line.tenantId, channel: 'whatsapp', lineId: line.id, contact });
     const governor = new RateGovernor(stack.orm, { pairIntervalMs: 300, pairBurst: 3 });
-    const started = performance.now();
-    const at: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      await governor.waitForTurn({ phoneNumberId: line.phoneNumberId, contact });
-      at.push(performance.now() - started);
-    }
+    const at = await turnTimes(governor, line.phoneNumberId, contact, 6);
     expect(at[2]).toBeLessThan(100);
     for (const i of [3, 4, 5]) expect(at[i]).toBeGreaterThan(300 * (i - 2) - 30);
     // Another recipient of the line is not held back.
@@ -162,12 +168,7 @@ describe('the per-line send governor', () => {
     const line = await newLine(80);
     const contact = '972500000126';
     const governor = new RateGovernor(stack.orm, { pairIntervalMs: 300, pairBurst: 2 });
-    const started = performance.now();
-    const at: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      await governor.waitForTurn({ phoneNumberId: line.phoneNumberId, contact });
-      at.push(performance.now() - started);
-    }
+    const at = await turnTimes(governor, line.phoneNumberId, contact, 4);
     expect(at[1]).toBeLessThan(100);
     for (const i of [2, 3]) expect(at[i]).toBeGreaterThan(300 * (i - 1) - 30);
     expect(await governor.backlogMs({ phoneNumberId: line.phoneNumberId, contact })).toBeGreaterThan(0);
